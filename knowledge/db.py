@@ -1,0 +1,66 @@
+"""Where the database is: engines and sessions, created lazily from the environment.
+
+The default is an SQLite file in ``var/`` (git-ignored, beside Rasa's ``data/`` but not in
+it), so one machine needs no set-up. ``DATABASE_URL`` selects another database, PostgreSQL
+in production. Nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "qi_coach.db"
+
+
+def database_url() -> str:
+    """The configured database: ``DATABASE_URL``, else the project's SQLite file."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    # Heroku-style URLs say postgres://, which SQLAlchemy no longer accepts.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    return url
+
+
+def create_engine_for(url: str, *, schema: str | None = None) -> Engine:
+    """An engine for ``url`` with the settings this project relies on.
+
+    Args:
+        url: an SQLAlchemy database URL.
+        schema: PostgreSQL only: the schema to work in (tests use a throwaway one).
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
+    return create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Foreign keys are off by default in SQLite; WAL lets readers go on during a reload.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+@cache
+def default_engine() -> Engine:
+    """The process's engine for the configured database (made on first use)."""
+    return create_engine_for(database_url())
+
+
+def session_factory(engine: Engine) -> sessionmaker:
+    return sessionmaker(engine, class_=Session, future=True, expire_on_commit=False)

@@ -1,0 +1,528 @@
+"""The knowledge store's query API: what the actions call.
+
+``KnowledgeStore`` wraps an engine and answers in plain frozen dataclasses, so callers never
+hold a session or an ORM object. Every call opens and closes its own connection: nothing
+about a conversation lives in this process, and several Rasa servers can share one database.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Connection, Engine
+
+from knowledge import models
+from knowledge.db import default_engine
+from knowledge.matching import MATCH_THRESHOLD, normalise, score
+from knowledge.schema import BARRIER_IDS, Evidence, Level
+
+STRENGTH_WEIGHT = {"primary": 1.0, "secondary": 0.5}
+EVIDENCE_RANK = {Evidence.trial.value: 0, Evidence.evaluation.value: 1, Evidence.expert_opinion.value: 2}
+EVIDENCE_LABEL = {
+    Evidence.trial.value: "trial evidence",
+    Evidence.evaluation.value: "evaluation or case study",
+    Evidence.expert_opinion.value: "expert opinion",
+}
+EFFORT_RANK = {"low": 0, "medium": 1, "high": 2}
+LEVEL_IDS = tuple(level.value for level in Level)
+
+
+# Statements built once (with expanding IN parameters): building a select costs more than
+# SQLite takes to run it, and ``recommend`` sits on every strategy reply.
+_RANKING_ROWS = (
+    select(models.StrategyBarrier.strategy_id, models.StrategyBarrier.barrier_id,
+           models.StrategyBarrier.strength, models.Barrier.name.label("barrier_name"),
+           models.Strategy.evidence, models.Strategy.effort, models.StrategyLevel.level)
+    .join(models.Strategy, models.Strategy.id == models.StrategyBarrier.strategy_id)
+    .join(models.Barrier, models.Barrier.id == models.StrategyBarrier.barrier_id)
+    .join(models.StrategyLevel, models.StrategyLevel.strategy_id == models.StrategyBarrier.strategy_id)
+    .where(models.StrategyBarrier.barrier_id.in_(bindparam("barrier_ids", expanding=True)))
+)
+_STRATEGY_TEXTS = (
+    select(models.Strategy.id, models.Strategy.title, models.Strategy.summary,
+           models.Strategy.why_it_works, models.Strategy.steps)
+    .where(models.Strategy.id.in_(bindparam("ids", expanding=True)))
+)
+_STRATEGY_TOOLS = (
+    select(models.StrategyTool.strategy_id, models.Tool.id, models.Tool.name)
+    .join(models.Tool, models.Tool.id == models.StrategyTool.tool_id)
+    .where(models.StrategyTool.strategy_id.in_(bindparam("ids", expanding=True)))
+    .order_by(models.StrategyTool.strategy_id, models.StrategyTool.position, models.Tool.id)
+)
+
+
+class StoreError(ValueError):
+    """A caller asked something the store cannot answer (unknown id, bad confidence...)."""
+
+
+# --- answers -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    id: str
+    label: str  # how a chat reply names it: "Pannick et al. 2016"
+    citation: str  # the full reference: "Pannick S, Sevdalis N, Athanasiou T (2016). Beyond ..."
+    file: str | None  # the seed's file name, for seed documents
+
+    @property
+    def short(self) -> str:
+        """The label, with the seed's file name for seed documents."""
+        return f"{self.label} ({self.file})" if self.file else self.label
+
+
+@dataclass(frozen=True)
+class ToolRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class BarrierInfo:
+    id: str
+    name: str
+    description: str
+    cues: tuple[str, ...]
+    levels: tuple[str, ...]
+    sources: tuple[SourceRef, ...]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One of the user's barriers that a recommended strategy addresses."""
+
+    barrier_id: str
+    barrier_name: str
+    strength: str  # "primary" | "secondary"
+    confidence: float
+    contribution: float  # confidence x strength weight
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    strategy_id: str
+    title: str
+    summary: str
+    why_it_works: str
+    first_step: str
+    effort: str
+    evidence: str
+    score: float
+    reasons: tuple[Reason, ...]
+    levels: tuple[str, ...]
+    tools: tuple[ToolRef, ...]
+    sources: tuple[SourceRef, ...]
+
+    @property
+    def evidence_label(self) -> str:
+        return EVIDENCE_LABEL[self.evidence]
+
+    @property
+    def reason_text(self) -> str:
+        """Plain words: "addresses no time for the project (directly) and ... (in part)"."""
+        parts = [
+            f"{r.barrier_name.lower()} ({'directly' if r.strength == 'primary' else 'in part'})"
+            for r in self.reasons
+        ]
+        return "addresses " + (" and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts))
+
+
+@dataclass(frozen=True)
+class StrategyInfo:
+    id: str
+    title: str
+    summary: str
+    why_it_works: str
+    steps: tuple[str, ...]
+    cautions: tuple[str, ...]
+    effort: str
+    evidence: str
+    barriers: tuple[tuple[str, str], ...]  # (barrier id, strength)
+    levels: tuple[str, ...]
+    tools: tuple[ToolRef, ...]
+    sources: tuple[SourceRef, ...]
+
+    @property
+    def evidence_label(self) -> str:
+        return EVIDENCE_LABEL[self.evidence]
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    id: str
+    name: str
+    category: str
+    what_it_is: str
+    when_to_use: str
+    how_to_use: tuple[str, ...]
+    time_needed: str
+    who_to_involve: str
+    related_strategies: tuple[str, ...]
+    sources: tuple[SourceRef, ...]
+
+
+@dataclass(frozen=True)
+class Match:
+    id: str
+    name: str
+    score: float
+    matched_term: str
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The answer to "which tool/strategy does this text mean?"."""
+
+    query: str
+    kind: str  # "tool" | "strategy"
+    matches: tuple[Match, ...]
+
+    @property
+    def found(self) -> bool:
+        return bool(self.matches)
+
+    @property
+    def best(self) -> Match | None:
+        return self.matches[0] if self.matches else None
+
+    @property
+    def message(self) -> str:
+        """One sentence for a person: what was found, or clearly that nothing was."""
+        if not self.matches:
+            return f"No {self.kind} in the library matches '{self.query.strip()}'."
+        if len(self.matches) == 1 or self.matches[0].score - self.matches[1].score >= 10:
+            return f"'{self.query.strip()}' is {self.matches[0].name}."
+        names = ", ".join(m.name for m in self.matches[:3])
+        plural = "strategies" if self.kind == "strategy" else "tools"
+        return f"'{self.query.strip()}' could mean several {plural}: {names}."
+
+
+# --- the store -----------------------------------------------------------------------------
+
+
+class KnowledgeStore:
+    """Read access to the curated content, over any SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine | None = None):
+        self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = default_engine()
+        return self._engine
+
+    # recommend -----------------------------------------------------------------------------
+
+    def recommend(
+        self,
+        barriers: Mapping[str, float] | Iterable[Mapping[str, object]],
+        levels: Iterable[str] | None = None,
+        exclude: Iterable[str] = (),
+        limit: int | None = 3,
+    ) -> list[Recommendation]:
+        """Strategies for the user's barriers, best first.
+
+        Ranking (cumulative, as the CFIR-ERIC matching tool ranks strategies by the barriers
+        they were endorsed for): a strategy scores the sum, over the user's barriers it
+        addresses, of the barrier's confidence times 1.0 for a primary link or 0.5 for a
+        secondary one. So a strategy that serves two of the user's barriers can outrank one
+        that serves a single barrier more directly. Ties go, in turn, to the strategy that
+        covers more of the user's barriers, stronger evidence (trial, then evaluation, then
+        expert opinion), lower effort, and finally the id, so the order is deterministic.
+
+        Args:
+            barriers: ``{barrier_id: confidence}``, or the classifier's list of
+                ``{"id": ..., "confidence": ...}``; confidences in [0, 1].
+            levels: if given, only strategies that act at one of these levels
+                (``front_line``, ``middle_manager``, ``senior_leader``).
+            exclude: strategy ids to leave out (what the user already tried).
+            limit: how many to return; ``None`` for all.
+
+        Returns:
+            Up to ``limit`` recommendations, each with the reasons it was chosen, its first
+            step, tools, sources and evidence level. Empty if nothing fits.
+
+        Raises:
+            StoreError: an unknown barrier id or level, or a confidence outside [0, 1].
+        """
+        wanted = _barrier_confidences(barriers)
+        level_filter = _levels(levels)
+        excluded = set(exclude)
+        if limit is not None and limit < 1:
+            raise StoreError("limit must be at least 1")
+        if not wanted:
+            return []
+        # One row per (strategy, user barrier, level): everything the ranking needs.
+        reasons: dict[str, dict[str, Reason]] = defaultdict(dict)
+        facts: dict[str, tuple[str, str]] = {}
+        strategy_levels: dict[str, set[str]] = defaultdict(set)
+        with self.engine.connect() as conn:
+            for row in conn.execute(_RANKING_ROWS, {"barrier_ids": list(wanted)}):
+                if row.strategy_id in excluded:
+                    continue
+                confidence = wanted[row.barrier_id]
+                reasons[row.strategy_id][row.barrier_id] = Reason(
+                    row.barrier_id, row.barrier_name, row.strength, confidence,
+                    round(confidence * STRENGTH_WEIGHT[row.strength], 6),
+                )
+                facts[row.strategy_id] = (row.evidence, row.effort)
+                strategy_levels[row.strategy_id].add(row.level)
+            if level_filter:
+                reasons = defaultdict(dict, {
+                    sid: r for sid, r in reasons.items() if level_filter & strategy_levels[sid]
+                })
+
+            def score_of(strategy_id: str) -> float:
+                return round(sum(r.contribution for r in reasons[strategy_id].values()), 6)
+
+            def rank(strategy_id: str) -> tuple:
+                evidence, effort = facts[strategy_id]
+                return (-score_of(strategy_id), -len(reasons[strategy_id]), EVIDENCE_RANK[evidence],
+                        EFFORT_RANK[effort], strategy_id)
+
+            ranked = sorted(reasons, key=rank)[:limit]
+            if not ranked:
+                return []
+            texts = {row.id: row for row in conn.execute(_STRATEGY_TEXTS, {"ids": ranked})}
+            tools = self._tools_of(conn, ranked)
+            sources = self._sources(conn, models.StrategySource, models.StrategySource.strategy_id, ranked)
+        return [
+            Recommendation(
+                strategy_id=sid,
+                title=texts[sid].title,
+                summary=texts[sid].summary,
+                why_it_works=texts[sid].why_it_works,
+                first_step=texts[sid].steps[0],
+                effort=facts[sid][1],
+                evidence=facts[sid][0],
+                score=score_of(sid),
+                reasons=tuple(sorted(reasons[sid].values(), key=lambda r: (-r.contribution, r.barrier_id))),
+                levels=tuple(sorted(strategy_levels[sid], key=LEVEL_IDS.index)),
+                tools=tools[sid],
+                sources=sources[sid],
+            )
+            for sid in ranked
+        ]
+
+    # lookups -------------------------------------------------------------------------------
+
+    def find_tool(self, text: str, limit: int = 5) -> Lookup:
+        """Tools that ``text`` names ("bullet-proofing", "stakeholder map", "PDSA"), best first.
+
+        ``Lookup.found`` is False, and ``Lookup.message`` says so, when nothing matches.
+        """
+        return self._find("tool", text, limit)
+
+    def find_strategies(self, text: str, limit: int = 5) -> Lookup:
+        """Strategies that ``text`` names ("we tried protected time"), best first."""
+        return self._find("strategy", text, limit)
+
+    def _find(self, kind: str, text: str, limit: int) -> Lookup:
+        query = normalise(text or "")[:500]
+        if not query:
+            return Lookup(text or "", kind, ())
+        with self.engine.connect() as conn:
+            terms = conn.execute(
+                select(models.SearchTerm.item_id, models.SearchTerm.term, models.SearchTerm.normalised)
+                .where(models.SearchTerm.kind == kind)
+            ).all()
+            best: dict[str, tuple[float, str]] = {}
+            for row in terms:
+                s = score(query, row.normalised)
+                if s >= MATCH_THRESHOLD:
+                    previous = best.get(row.item_id)
+                    if previous is None or (s, len(row.normalised)) > (previous[0], len(normalise(previous[1]))):
+                        best[row.item_id] = (s, row.term)
+            if not best:
+                return Lookup(text, kind, ())
+            model = models.Tool if kind == "tool" else models.Strategy
+            label = model.name if kind == "tool" else model.title
+            names = dict(conn.execute(select(model.id, label).where(model.id.in_(best))).all())
+        ordered = sorted(best.items(), key=lambda kv: (-kv[1][0], -len(kv[1][1]), kv[0]))
+        return Lookup(text, kind, tuple(
+            Match(item_id, names[item_id], s, term) for item_id, (s, term) in ordered[:limit]
+        ))
+
+    # details -------------------------------------------------------------------------------
+
+    def get_strategy(self, strategy_id: str) -> StrategyInfo:
+        """Everything about one strategy. Raises ``StoreError`` for an unknown id."""
+        with self.engine.connect() as conn:
+            found = self._strategy_infos(conn, [strategy_id])
+        if strategy_id not in found:
+            raise StoreError(f"no strategy has id '{strategy_id}'")
+        return found[strategy_id]
+
+    def get_tool(self, tool_id: str) -> ToolInfo:
+        """Everything about one tool. Raises ``StoreError`` for an unknown id."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(models.Tool).where(models.Tool.id == tool_id)).first()
+            if row is None:
+                raise StoreError(f"no tool has id '{tool_id}'")
+            related = conn.execute(
+                select(models.StrategyTool.strategy_id).where(models.StrategyTool.tool_id == tool_id)
+                .order_by(models.StrategyTool.strategy_id)
+            ).scalars().all()
+            sources = self._sources(conn, models.ToolSource, models.ToolSource.tool_id, [tool_id])
+        return ToolInfo(
+            id=row.id, name=row.name, category=row.category, what_it_is=row.what_it_is,
+            when_to_use=row.when_to_use, how_to_use=tuple(row.how_to_use),
+            time_needed=row.time_needed, who_to_involve=row.who_to_involve,
+            related_strategies=tuple(related), sources=sources[tool_id],
+        )
+
+    def get_barrier(self, barrier_id: str) -> BarrierInfo:
+        """One barrier of the taxonomy. Raises ``StoreError`` for an unknown id."""
+        found = [b for b in self.barriers() if b.id == barrier_id]
+        if not found:
+            raise StoreError(f"no barrier has id '{barrier_id}'")
+        return found[0]
+
+    def barriers(self) -> list[BarrierInfo]:
+        """All barriers, in the taxonomy's order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(models.Barrier).order_by(models.Barrier.position)).all()
+            levels = _grouped(conn.execute(select(models.BarrierLevel.barrier_id, models.BarrierLevel.level)))
+            ids = [r.id for r in rows]
+            sources = self._sources(conn, models.BarrierSource, models.BarrierSource.barrier_id, ids)
+        return [
+            BarrierInfo(r.id, r.name, r.description, tuple(r.cues),
+                        tuple(sorted(levels[r.id], key=LEVEL_IDS.index)), sources[r.id])
+            for r in rows
+        ]
+
+    def counts(self) -> dict[str, int]:
+        """How many barriers, strategies, tools and sources are served."""
+        with self.engine.connect() as conn:
+            return {
+                name: conn.execute(select(func.count()).select_from(model)).scalar_one()
+                for name, model in (("barriers", models.Barrier), ("strategies", models.Strategy),
+                                    ("tools", models.Tool), ("sources", models.Source))
+            }
+
+    def strategies_per_barrier(self) -> dict[str, dict[str, int]]:
+        """For each barrier: how many strategies address it, as primary and as secondary."""
+        out = {b: {"primary": 0, "secondary": 0} for b in BARRIER_IDS}
+        with self.engine.connect() as conn:
+            for barrier_id, strength, n in conn.execute(
+                select(models.StrategyBarrier.barrier_id, models.StrategyBarrier.strength, func.count())
+                .group_by(models.StrategyBarrier.barrier_id, models.StrategyBarrier.strength)
+            ):
+                out.setdefault(barrier_id, {"primary": 0, "secondary": 0})[strength] = n
+        return out
+
+    # helpers -------------------------------------------------------------------------------
+
+    def _strategy_infos(self, conn: Connection, ids: list[str]) -> dict[str, StrategyInfo]:
+        if not ids:
+            return {}
+        rows = {r.id: r for r in conn.execute(select(models.Strategy).where(models.Strategy.id.in_(ids)))}
+        levels = _grouped(conn.execute(
+            select(models.StrategyLevel.strategy_id, models.StrategyLevel.level)
+            .where(models.StrategyLevel.strategy_id.in_(ids))
+        ))
+        barriers = _grouped(conn.execute(
+            select(models.StrategyBarrier.strategy_id,
+                   models.StrategyBarrier.barrier_id, models.StrategyBarrier.strength)
+            .where(models.StrategyBarrier.strategy_id.in_(ids))
+        ), pairs=True)
+        tools = self._tools_of(conn, ids)
+        sources = self._sources(conn, models.StrategySource, models.StrategySource.strategy_id, ids)
+        return {
+            sid: StrategyInfo(
+                id=r.id, title=r.title, summary=r.summary, why_it_works=r.why_it_works,
+                steps=tuple(r.steps), cautions=tuple(r.cautions), effort=r.effort,
+                evidence=r.evidence,
+                barriers=tuple(sorted(barriers[sid], key=lambda b: (b[1] != "primary", BARRIER_IDS.index(b[0])))),
+                levels=tuple(sorted(levels[sid], key=LEVEL_IDS.index)),
+                tools=tuple(tools[sid]), sources=sources[sid],
+            )
+            for sid, r in rows.items()
+        }
+
+    @staticmethod
+    def _tools_of(conn: Connection, ids: list[str]) -> dict[str, tuple[ToolRef, ...]]:
+        out: dict[str, list[ToolRef]] = defaultdict(list)
+        for row in conn.execute(_STRATEGY_TOOLS, {"ids": ids}):
+            out[row.strategy_id].append(ToolRef(row.id, row.name))
+        return defaultdict(tuple, {k: tuple(v) for k, v in out.items()})
+
+    @staticmethod
+    def _sources(conn: Connection, link: type, owner_column, ids: list[str]) -> dict[str, tuple[SourceRef, ...]]:
+        out: dict[str, list[SourceRef]] = defaultdict(list)
+        for row in conn.execute(_sources_statement(link, owner_column), {"ids": ids}):
+            out[row.owner].append(source_ref(row))
+        return defaultdict(tuple, {k: tuple(v) for k, v in out.items()})
+
+
+_SOURCE_COLUMNS = (models.Source.id, models.Source.authors, models.Source.year, models.Source.title,
+                   models.Source.publisher, models.Source.file, models.Source.cite_as)
+
+
+@cache
+def _sources_statement(link: type, owner_column):
+    """The sources of barriers, strategies or tools (by their link table), in cited order."""
+    return (
+        select(owner_column.label("owner"), *_SOURCE_COLUMNS)
+        .join(models.Source, models.Source.id == link.source_id)
+        .where(owner_column.in_(bindparam("ids", expanding=True)))
+        .order_by(owner_column, link.position)
+    )
+
+
+def source_ref(src) -> SourceRef:
+    """A citation from a ``sources`` row (any object with its columns as attributes)."""
+    year = src.year if src.year is not None else "n.d."
+    title = src.title if src.title[-1] in ".?!" else src.title + "."
+    citation = f"{', '.join(src.authors)} ({year}). {title} {src.publisher}."
+    return SourceRef(src.id, src.cite_as or _label(src.authors, year), citation, src.file)
+
+
+def _label(authors: list[str], year: object) -> str:
+    """"Pannick et al. 2016", "Provost and Murray 2011", "Kotter 1996" (surname = first word)."""
+    names = [a.split()[0] for a in authors]
+    who = names[0] if len(names) == 1 else (f"{names[0]} and {names[1]}" if len(names) == 2 else f"{names[0]} et al.")
+    return f"{who} {year}"
+
+
+def _grouped(rows, pairs: bool = False) -> dict[str, list]:
+    out: dict[str, list] = defaultdict(list)
+    for row in rows:
+        out[row[0]].append(tuple(row[1:]) if pairs else row[1])
+    return out
+
+
+def _barrier_confidences(barriers) -> dict[str, float]:
+    if isinstance(barriers, Mapping):
+        items = list(barriers.items())
+    else:
+        items = []
+        for entry in barriers:
+            if not isinstance(entry, Mapping) or "id" not in entry:
+                raise StoreError(f"each barrier must be {{'id': ..., 'confidence': ...}}, got {entry!r}")
+            items.append((entry["id"], entry.get("confidence", 1.0)))
+    out: dict[str, float] = {}
+    for barrier_id, confidence in items:
+        if barrier_id not in BARRIER_IDS:
+            raise StoreError(f"unknown barrier id '{barrier_id}'; known ids: {', '.join(BARRIER_IDS)}")
+        try:
+            value = float(confidence)
+        except (TypeError, ValueError):
+            raise StoreError(f"confidence for '{barrier_id}' must be a number, got {confidence!r}") from None
+        if not 0.0 <= value <= 1.0:
+            raise StoreError(f"confidence for '{barrier_id}' must be between 0 and 1, got {value}")
+        out[barrier_id] = max(value, out.get(barrier_id, 0.0))
+    return {b: c for b, c in out.items() if c > 0.0}
+
+
+def _levels(levels: Iterable[str] | None) -> set[str]:
+    chosen = set(levels or ())
+    unknown = chosen - set(LEVEL_IDS)
+    if unknown:
+        raise StoreError(f"unknown level(s) {', '.join(sorted(unknown))}; known: {', '.join(LEVEL_IDS)}")
+    return chosen

@@ -1,0 +1,331 @@
+"""Read the curated YAML and check it, whole, before anything touches the database.
+
+Every problem names the file, the item and the field, so a reviewer can go straight to it:
+
+    knowledge/content/strategies/teams.yml: strategy 'springboard_team', field 'tools[1]':
+    unknown tool 'gant_chart'
+
+All problems are collected (not just the first), and ``ContentError`` carries them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from knowledge import schema
+
+CONTENT_DIR = Path(__file__).resolve().parent / "content"
+
+#: Policy the shipped content must meet (issue 2): enough strategies for every barrier.
+MIN_STRATEGIES_PER_BARRIER = 4
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    message: str
+    item: str | None = None  # e.g. "strategy 'springboard_team'"
+    field: str | None = None  # e.g. "tools[1]"
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.item:
+            where.append(self.item + (f", field '{self.field}'" if self.field else ""))
+        return ": ".join(where + [self.message])
+
+
+class ContentError(Exception):
+    """The content is not fit to load; ``problems`` says every reason."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{len(problems)} problem(s) in the knowledge content:\n{lines}")
+
+
+@dataclass
+class Content:
+    """Everything under ``knowledge/content/``, parsed, with the file each item came from."""
+
+    root: Path
+    barriers: list[schema.Barrier] = field(default_factory=list)
+    strategies: list[schema.Strategy] = field(default_factory=list)
+    tools: list[schema.Tool] = field(default_factory=list)
+    sources: list[schema.Source] = field(default_factory=list)
+    coverage: list[schema.SeedCoverage] = field(default_factory=list)
+    #: (kind, id) -> every file that defines it (more than one is a duplicate).
+    locations: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
+    #: kind -> the file, as shown to people, where a missing item of that kind belongs.
+    home: dict[str, str] = field(default_factory=dict)
+    digest: str = ""
+
+    def file_of(self, kind: str, ident: str) -> str:
+        return self.locations[(kind, ident)][0]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "barriers": len(self.barriers),
+            "strategies": len(self.strategies),
+            "tools": len(self.tools),
+            "sources": len(self.sources),
+            "coverage_entries": sum(len(seed.items) for seed in self.coverage),
+        }
+
+
+# --- YAML --------------------------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, but a key given twice in one mapping is an error, not a
+    silent overwrite (a duplicated ``steps:`` would otherwise lose half the steps)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}'", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+
+
+def _read_yaml(path: Path, display: str, problems: list[Problem]) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(display, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+        return None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(display, f"malformed YAML{where}: {reason}"))
+        return None
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+_SINGULAR = {
+    "barriers": "barrier",
+    "strategies": "strategy",
+    "tools": "tool",
+    "sources": "source",
+    "coverage": "seed",
+}
+
+
+def _field_path(loc: Iterable[Any]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _parse_items(
+    raw: Any,
+    key: str,
+    model: type[BaseModel],
+    display: str,
+    problems: list[Problem],
+) -> list[tuple[BaseModel, int]]:
+    """Items under ``key`` in one file, each checked against its schema."""
+    if raw is None:
+        problems.append(Problem(display, f"the file is empty; expected a top-level '{key}:' list"))
+        return []
+    if not isinstance(raw, dict) or key not in raw:
+        problems.append(Problem(display, f"expected a top-level '{key}:' list"))
+        return []
+    extra = sorted(set(raw) - {key})
+    if extra:
+        problems.append(Problem(display, f"unknown top-level key(s): {', '.join(map(str, extra))}"))
+    items = raw[key]
+    if not isinstance(items, list):
+        problems.append(Problem(display, f"'{key}' must be a list of items"))
+        return []
+    parsed = []
+    noun = _SINGULAR[key]
+    for index, item in enumerate(items):
+        ident = item.get("id", item.get("seed")) if isinstance(item, dict) else None
+        label = f"{noun} '{ident}'" if ident else f"{noun} #{index + 1}"
+        if not isinstance(item, dict):
+            problems.append(Problem(display, "each item must be a mapping of fields", label))
+            continue
+        try:
+            parsed.append((model.parse_obj(item), index))
+        except ValidationError as exc:
+            for error in exc.errors():
+                message = error["msg"]
+                if error["type"] == "value_error.extra":
+                    message = "unknown field (check the spelling against knowledge/schema.py)"
+                problems.append(Problem(display, message, label, _field_path(error["loc"])))
+    return parsed
+
+
+def read_content(root: Path = CONTENT_DIR) -> Content:
+    """Parse every content file under ``root`` and check each item's own shape.
+
+    Raises:
+        ContentError: if a file is missing or malformed, or an item breaks its schema.
+    """
+    problems: list[Problem] = []
+    content = Content(root=root)
+    hasher = hashlib.sha256()
+
+    def display(path: Path) -> str:
+        try:
+            return str(path.relative_to(root.parent.parent))
+        except ValueError:
+            return str(path)
+
+    layout = [
+        ("barriers", [root / "barriers.yml"], schema.Barrier),
+        ("sources", [root / "sources.yml"], schema.Source),
+        ("tools", [root / "tools.yml"], schema.Tool),
+        ("strategies", sorted((root / "strategies").glob("*.yml")), schema.Strategy),
+        ("coverage", [root / "coverage.yml"], schema.SeedCoverage),
+    ]
+    if not root.is_dir():
+        raise ContentError([Problem(str(root), "the content folder does not exist")])
+    for key, paths, model in layout:
+        if not paths:
+            problems.append(Problem(display(root / key), "no files found (expected *.yml)"))
+        content.home[key] = display(paths[0] if paths else root / key)
+        for path in paths:
+            shown = display(path)
+            if not path.is_file():
+                problems.append(Problem(shown, "file is missing"))
+                continue
+            hasher.update(shown.encode() + b"\0" + path.read_bytes() + b"\0")
+            raw = _read_yaml(path, shown, problems)
+            if raw is None and problems and problems[-1].file == shown:
+                continue
+            for item, _ in _parse_items(raw, key, model, shown, problems):
+                getattr(content, key).append(item)
+                ident = item.seed if key == "coverage" else item.id
+                content.locations[(key, ident)].append(shown)
+    if problems:
+        raise ContentError(problems)
+    content.digest = hasher.hexdigest()
+    return content
+
+
+# --- cross-references and policy ----------------------------------------------------------
+
+
+def cross_check(content: Content) -> list[Problem]:
+    """Problems that need every file at once: duplicates, dangling ids, coverage policy."""
+    problems: list[Problem] = []
+
+    def where(kind: str, ident: str) -> str:
+        return content.file_of(kind, ident)
+
+    for (kind, ident), files in list(content.locations.items()):
+        if len(files) > 1:
+            places = " and ".join(sorted(set(files))) if len(set(files)) > 1 else f"{files[0]} {len(files)} times"
+            problems.append(
+                Problem(files[-1], f"duplicate id: '{ident}' is defined in {places}",
+                        f"{_SINGULAR[kind]} '{ident}'", "seed" if kind == "coverage" else "id")
+            )
+
+    barrier_ids = {b.id for b in content.barriers}
+    strategy_ids = {s.id for s in content.strategies}
+    tool_ids = {t.id for t in content.tools}
+    sources = {s.id: s for s in content.sources}
+
+    for missing in [b for b in schema.BARRIER_IDS if b not in barrier_ids]:
+        problems.append(Problem(content.home["barriers"], f"taxonomy barrier '{missing}' has no entry"))
+
+    def refs(kind: str, ident: str, field_name: str, values: list[str], known: Any, what: str):
+        for i, value in enumerate(values):
+            if value not in known:
+                problems.append(
+                    Problem(where(kind, ident), f"unknown {what} '{value}'",
+                            f"{_SINGULAR[kind]} '{ident}'", f"{field_name}[{i}]")
+                )
+
+    for b in content.barriers:
+        refs("barriers", b.id, "sources", b.sources, sources, "source")
+    for s in content.strategies:
+        refs("strategies", s.id, "barriers", [link.id for link in s.barriers], barrier_ids, "barrier")
+        refs("strategies", s.id, "tools", s.tools, tool_ids, "tool")
+        refs("strategies", s.id, "sources", s.sources, sources, "source")
+        linked = Counter(link.id for link in s.barriers)
+        for barrier, n in linked.items():
+            if n > 1:
+                problems.append(Problem(where("strategies", s.id), f"barrier '{barrier}' is linked {n} times",
+                                        f"strategy '{s.id}'", "barriers"))
+    for t in content.tools:
+        refs("tools", t.id, "related_strategies", t.related_strategies, strategy_ids, "strategy")
+        refs("tools", t.id, "sources", t.sources, sources, "source")
+
+    known_refs = {"barrier": barrier_ids, "strategy": strategy_ids, "tool": tool_ids}
+    for seed in content.coverage:
+        file = where("coverage", seed.seed)
+        if seed.seed not in sources:
+            problems.append(Problem(file, f"unknown source '{seed.seed}'", f"seed '{seed.seed}'", "seed"))
+        elif sources[seed.seed].kind != schema.SourceKind.seed:
+            problems.append(Problem(file, f"'{seed.seed}' is a reference, not a seed document",
+                                    f"seed '{seed.seed}'", "seed"))
+        for i, entry in enumerate(seed.items):
+            for j, ref in enumerate(entry.covered_by):
+                kind, _, ident = ref.partition(":")
+                if ident not in known_refs[kind]:
+                    problems.append(
+                        Problem(file, f"'{ref}' points nowhere: no {kind} has id '{ident}'",
+                                f"seed '{seed.seed}' item '{entry.name}'", f"items[{i}].covered_by[{j}]")
+                    )
+
+    problems.extend(_coverage_policy(content))
+    return problems
+
+
+def _coverage_policy(content: Content) -> list[Problem]:
+    """Every barrier has enough strategies, and one for each level it sits at."""
+    problems = []
+    by_barrier: dict[str, list[schema.Strategy]] = defaultdict(list)
+    for s in content.strategies:
+        for link in s.barriers:
+            by_barrier[link.id].append(s)
+    for b in content.barriers:
+        file = content.file_of("barriers", b.id)
+        found = by_barrier.get(b.id, [])
+        if len(found) < MIN_STRATEGIES_PER_BARRIER:
+            problems.append(
+                Problem(file, f"only {len(found)} strateg{'y' if len(found) == 1 else 'ies'} address this "
+                        f"barrier; at least {MIN_STRATEGIES_PER_BARRIER} are needed", f"barrier '{b.id}'")
+            )
+        for level in b.levels:
+            if not any(level in s.levels for s in found):
+                problems.append(
+                    Problem(file, f"no strategy for this barrier acts at level '{level.value}'",
+                            f"barrier '{b.id}'", "levels")
+                )
+    return problems
+
+
+def check_content(root: Path = CONTENT_DIR) -> Content:
+    """Read and fully validate the content; return it, or raise ``ContentError``."""
+    content = read_content(root)
+    problems = cross_check(content)
+    if problems:
+        raise ContentError(problems)
+    return content

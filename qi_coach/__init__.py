@@ -1,0 +1,1 @@
+"""qi-coach: a conversational coach for stalled healthcare quality-improvement projects."""

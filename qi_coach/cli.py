@@ -1,0 +1,151 @@
+"""The ``qi-coach`` command: one entry point for people, the Makefile and CI.
+
+    qi-coach knowledge check       validate the curated content, write nothing
+    qi-coach knowledge load        validate and load it (all or nothing; unchanged = no-op)
+    qi-coach knowledge stats       what the database serves, per barrier
+    qi-coach knowledge recommend   strategies for barriers, e.g. time_pressure:0.9
+    qi-coach knowledge tool TEXT   find a QI tool by name ("PDSA", "stakeholder map")
+    qi-coach knowledge strategy TEXT   find a strategy ("we tried protected time")
+
+Exit status: 0 done, 1 the content or database said no, 2 the command line was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from knowledge.db import database_url, default_engine
+from knowledge.validate import CONTENT_DIR, ContentError
+
+
+def _safe_url() -> str:
+    return make_url(database_url()).render_as_string(hide_password=True)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from knowledge.validate import check_content
+
+    content = check_content(Path(args.content))
+    counts = content.counts()
+    print("Knowledge content is valid: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()))
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from knowledge.load import load_content
+
+    print(f"Loading knowledge into {_safe_url()} ...", flush=True)
+    report = load_content(default_engine(), Path(args.content), force=args.force)
+    counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in report.counts.items())
+    print(("Loaded: " if report.changed else "Already up to date: ") + counts)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from knowledge import KnowledgeStore
+
+    store = KnowledgeStore()
+    counts = store.counts()
+    if not counts["barriers"]:
+        print("The knowledge store is empty: run `qi-coach knowledge load` first.", file=sys.stderr)
+        return 1
+    print(", ".join(f"{n} {k}" for k, n in counts.items()))
+    print(f"\n{'barrier':<28}{'primary':>8}{'secondary':>10}{'total':>7}")
+    for barrier, n in store.strategies_per_barrier().items():
+        print(f"{barrier:<28}{n['primary']:>8}{n['secondary']:>10}{n['primary'] + n['secondary']:>7}")
+    return 0
+
+
+def _barrier_arg(text: str) -> tuple[str, float]:
+    name, _, conf = text.partition(":")
+    try:
+        return name, float(conf) if conf else 1.0
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}': write BARRIER or BARRIER:CONFIDENCE, e.g. time_pressure:0.8") from None
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from knowledge import KnowledgeStore
+
+    recs = KnowledgeStore().recommend(dict(args.barriers), levels=args.level, exclude=args.exclude, limit=args.limit)
+    if not recs:
+        print("No strategy fits those barriers with these filters.")
+        return 1
+    for i, rec in enumerate(recs, 1):
+        print(f"{i}. {rec.title}  [score {rec.score:.2f}; {rec.reason_text}]")
+        print(textwrap.indent(textwrap.fill(rec.summary, 88), "   "))
+        print(f"   First step: {rec.first_step}")
+        if rec.tools:
+            print("   Tools: " + ", ".join(t.name for t in rec.tools))
+        print(f"   Evidence: {rec.evidence_label}. Sources: " + "; ".join(s.short for s in rec.sources))
+    return 0
+
+
+def cmd_find(args: argparse.Namespace) -> int:
+    from knowledge import KnowledgeStore
+
+    store = KnowledgeStore()
+    text = " ".join(args.text)
+    lookup = store.find_tool(text) if args.kind == "tool" else store.find_strategies(text)
+    print(lookup.message)
+    for match in lookup.matches:
+        print(f"  {match.score:5.1f}  {match.id:<34} (matched '{match.matched_term}')")
+    return 0 if lookup.found else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qi-coach", description="qi-coach command line.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    knowledge = commands.add_parser("knowledge", help="the curated knowledge store")
+    sub = knowledge.add_subparsers(dest="action", required=True)
+
+    check = sub.add_parser("check", help="validate the content without writing anything")
+    check.add_argument("--content", default=str(CONTENT_DIR), help="content folder")
+    check.set_defaults(func=cmd_check)
+
+    load = sub.add_parser("load", help="validate and load the content (all or nothing)")
+    load.add_argument("--content", default=str(CONTENT_DIR), help="content folder")
+    load.add_argument("--force", action="store_true", help="reload even if unchanged")
+    load.set_defaults(func=cmd_load)
+
+    sub.add_parser("stats", help="counts, and strategies per barrier").set_defaults(func=cmd_stats)
+
+    rec = sub.add_parser("recommend", help="strategies for barriers")
+    rec.add_argument("barriers", nargs="+", type=_barrier_arg, metavar="BARRIER[:CONFIDENCE]")
+    rec.add_argument("--level", action="append", help="front_line, middle_manager or senior_leader")
+    rec.add_argument("--exclude", action="append", default=[], help="strategy id already tried")
+    rec.add_argument("--limit", type=int, default=3)
+    rec.set_defaults(func=cmd_recommend)
+
+    for kind in ("tool", "strategy"):
+        find = sub.add_parser(kind, help=f"find a {kind} from what a person types")
+        find.add_argument("text", nargs="+")
+        find.set_defaults(func=cmd_find, kind=kind)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ContentError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except ValueError as exc:  # StoreError and friends: the request itself was wrong
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        print(f"error: the database at {_safe_url()} failed: {exc.__class__.__name__}: "
+              f"{str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

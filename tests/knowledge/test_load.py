@@ -1,0 +1,114 @@
+"""Loading: all or nothing, idempotent, and what users told us survives a reload."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from knowledge import load as load_module
+from knowledge import models
+from knowledge.load import load_content
+from knowledge.records import UserRecords
+from knowledge.repository import KnowledgeStore
+from knowledge.validate import ContentError, check_content
+
+
+def snapshot(engine) -> dict[str, list[tuple]]:
+    with engine.connect() as conn:
+        return {
+            table.name: sorted(tuple(map(str, row)) for row in conn.execute(select(table)))
+            for table in models.CURATED_TABLES
+            if table.name not in {"search_terms", "coverage_entries"}  # autoincrement ids
+        }
+
+
+def test_load_serves_exactly_the_content(engine):
+    report = load_content(engine)
+    content = check_content()
+    assert report.changed
+    store = KnowledgeStore(engine)
+    assert store.counts() == {k: v for k, v in content.counts().items() if k != "coverage_entries"}
+    with engine.connect() as conn:
+        links = conn.execute(select(func.count()).select_from(models.StrategyBarrier)).scalar_one()
+    assert links == sum(len(s.barriers) for s in content.strategies)
+
+
+def test_loading_twice_changes_nothing(engine):
+    load_content(engine)
+    before = snapshot(engine)
+    again = load_content(engine)
+    assert not again.changed
+    forced = load_content(engine, force=True)
+    assert forced.changed
+    assert snapshot(engine) == before
+    with engine.connect() as conn:
+        loads = conn.execute(select(func.count()).select_from(models.ContentLoad)).scalar_one()
+    assert loads == 2  # the first load and the forced one; the no-op wrote nothing
+
+
+def test_invalid_content_leaves_the_previous_content_served(engine, content_copy):
+    load_content(engine)
+    before = snapshot(engine)
+
+    def retitle_and_break(data):
+        data["strategies"][0]["title"] = "A title that must never be served"
+        data["strategies"][1]["tools"].append("magic_wand")
+
+    content_copy.edit("strategies/clinical_engagement.yml", retitle_and_break)
+    with pytest.raises(ContentError):
+        load_content(engine, content_copy.root)
+    assert snapshot(engine) == before
+    assert KnowledgeStore(engine).get_strategy("attractor_pattern").title != "A title that must never be served"
+
+
+def test_a_failure_while_writing_rolls_everything_back(engine, content_copy, monkeypatch):
+    load_content(engine)
+    before = snapshot(engine)
+    content_copy.edit("strategies/clinical_engagement.yml",
+                      lambda data: data["strategies"][0].update(title="Half-loaded title"))
+    real_rows = load_module._rows
+
+    def fail_midway(conn, model, rows):
+        if model is models.Tool:  # after barriers, sources and strategies were rewritten
+            raise RuntimeError("disk full")
+        real_rows(conn, model, rows)
+
+    monkeypatch.setattr(load_module, "_rows", fail_midway)
+    with pytest.raises(RuntimeError, match="disk full"):
+        load_content(engine, content_copy.root)
+    assert snapshot(engine) == before
+
+
+def test_a_changed_content_set_replaces_the_old_one(engine, content_copy):
+    load_content(engine)
+    content_copy.edit("strategies/clinical_engagement.yml",
+                      lambda data: data["strategies"][0].update(title="Draw people in with what they gain"))
+    assert load_content(engine, content_copy.root).changed
+    assert KnowledgeStore(engine).get_strategy("attractor_pattern").title == "Draw people in with what they gain"
+
+
+def test_user_records_survive_a_reload(engine):
+    load_content(engine)
+    records = UserRecords(engine)
+    records.confirm_barriers("conv-1", {"time_pressure": 0.91, "team_working": None}, corrected=["team_working"])
+    records.record_feedback("conv-1", ["piggyback_existing_meetings", "protected_time_for_qi"], useful=True)
+    records.save_plan("conv-1", {"barriers": ["time_pressure"]}, "# Plan\n- Use the Tuesday huddle")
+
+    load_content(engine, force=True)
+
+    assert records.confirmed_barriers("conv-1") == ["time_pressure", "team_working"]
+    assert records.feedback("conv-1") == [(["piggyback_existing_meetings", "protected_time_for_qi"], True)]
+    plan = records.latest_plan("conv-1")
+    assert plan is not None and plan.plan == {"barriers": ["time_pressure"]}
+    assert records.latest_plan("someone-else") is None
+
+
+def test_records_refuse_what_they_cannot_store(engine):
+    load_content(engine)
+    records = UserRecords(engine)
+    with pytest.raises(ValueError, match="unknown barrier id"):
+        records.confirm_barriers("conv-1", {"sadness": 0.5})
+    with pytest.raises(ValueError, match="conversation id"):
+        records.record_feedback("  ", ["piggyback_existing_meetings"], useful=False)
+    with pytest.raises(ValueError, match="name the strategies"):
+        records.record_feedback("conv-1", [], useful=False)

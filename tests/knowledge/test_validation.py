@@ -1,0 +1,173 @@
+"""Bad content is refused with a message naming the file, the item and the field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from knowledge.validate import ContentError, check_content
+
+CE = "knowledge/content/strategies/clinical_engagement.yml"
+
+
+def first(data, key):
+    return data[key][0]
+
+
+def _set(key, field, value):
+    def change(data):
+        first(data, key)[field] = value
+    return change
+
+
+def _set_barrier_link(data):
+    first(data, "strategies")["barriers"][0]["id"] = "fatigue_of_everything"
+
+
+def _append(key, field, value):
+    def change(data):
+        first(data, key)[field].append(value)
+    return change
+
+
+def _delete(key, field):
+    def change(data):
+        del first(data, key)[field]
+    return change
+
+
+def _duplicate_strategy_from_other_file(data):
+    data["strategies"][0]["id"] = "middle_manager_broker"  # defined in management_alignment.yml
+
+
+def _remove_barrier(data):
+    data["barriers"] = [b for b in data["barriers"] if b["id"] != "process_burden"]
+
+
+def _unknown_barrier(data):
+    data["barriers"][0]["id"] = "not_a_barrier"
+
+
+def _coverage_nowhere(data):
+    data["coverage"][0]["items"][0]["covered_by"].append("strategy:wishful_thinking")
+
+
+def _level_without_strategy(data):
+    staff = next(b for b in data["barriers"] if b["id"] == "staff_turnover")
+    staff["levels"].append("senior_leader")
+
+
+CASES = [
+    # (what breaks, file, change, expected message fragments)
+    ("unknown barrier id", "strategies/clinical_engagement.yml", _set_barrier_link,
+     [f"{CE}: strategy 'attractor_pattern', field 'barriers[0]': unknown barrier 'fatigue_of_everything'"]),
+    ("unknown tool id", "strategies/clinical_engagement.yml", _append("strategies", "tools", "magic_wand"),
+     [f"{CE}: strategy 'attractor_pattern', field 'tools[", "unknown tool 'magic_wand'"]),
+    ("dangling related strategy", "tools.yml", _append("tools", "related_strategies", "no_such_strategy"),
+     ["knowledge/content/tools.yml: tool 'stakeholder_analysis', field 'related_strategies[",
+      "unknown strategy 'no_such_strategy'"]),
+    ("unknown source", "strategies/clinical_engagement.yml", _append("strategies", "sources", "smith_2099"),
+     [f"{CE}: strategy 'attractor_pattern', field 'sources[", "unknown source 'smith_2099'"]),
+    ("empty sources", "strategies/clinical_engagement.yml", _set("strategies", "sources", []),
+     [f"{CE}: strategy 'attractor_pattern', field 'sources': ensure this value has at least 1 items"]),
+    ("missing sources field", "tools.yml", _delete("tools", "sources"),
+     ["knowledge/content/tools.yml: tool 'stakeholder_analysis', field 'sources': field required"]),
+    ("missing required field", "strategies/clinical_engagement.yml", _delete("strategies", "why_it_works"),
+     [f"{CE}: strategy 'attractor_pattern', field 'why_it_works': field required"]),
+    ("duplicate id across files", "strategies/clinical_engagement.yml", _duplicate_strategy_from_other_file,
+     ["strategy 'middle_manager_broker', field 'id': duplicate id", "clinical_engagement.yml and",
+      "management_alignment.yml"]),
+    ("wrong type", "strategies/clinical_engagement.yml", _set("strategies", "steps", "just do it"),
+     [f"{CE}: strategy 'attractor_pattern', field 'steps': value is not a valid list"]),
+    ("wrong enum value", "strategies/clinical_engagement.yml", _set("strategies", "effort", "tiny"),
+     [f"{CE}: strategy 'attractor_pattern', field 'effort': value is not a valid enumeration member"]),
+    ("misspelt field", "strategies/clinical_engagement.yml", _set("strategies", "sumary", "typo"),
+     [f"{CE}: strategy 'attractor_pattern', field 'sumary': unknown field"]),
+    ("too many steps", "strategies/clinical_engagement.yml", _set("strategies", "steps", ["Do a thing."] * 7),
+     [f"{CE}: strategy 'attractor_pattern', field 'steps': ensure this value has at most 6 items"]),
+    ("taxonomy barrier missing", "barriers.yml", _remove_barrier,
+     ["knowledge/content/barriers.yml: taxonomy barrier 'process_burden' has no entry"]),
+    ("barrier outside the taxonomy", "barriers.yml", _unknown_barrier,
+     ["knowledge/content/barriers.yml: barrier 'not_a_barrier', field 'id':",
+      "'not_a_barrier' is not one of the 13 barrier ids"]),
+    ("coverage points nowhere", "coverage.yml", _coverage_nowhere,
+     ["knowledge/content/coverage.yml: seed 'seed_000' item", "'strategy:wishful_thinking' points nowhere"]),
+    ("level without a strategy", "barriers.yml", _level_without_strategy,
+     ["barrier 'staff_turnover', field 'levels': no strategy for this barrier acts at level 'senior_leader'"]),
+]
+
+
+@pytest.mark.parametrize("what, relative, change, expected", CASES, ids=[c[0] for c in CASES])
+def test_bad_content_is_refused_with_a_precise_message(content_copy, what, relative, change, expected):
+    content_copy.edit(relative, change)
+    with pytest.raises(ContentError) as caught:
+        check_content(content_copy.root)
+    message = str(caught.value)
+    for fragment in expected:
+        assert fragment in message, f"{what}: {fragment!r} not in\n{message}"
+
+
+def test_too_few_strategies_for_a_barrier(content_copy):
+    removed = 0
+    for name in ("clinical_engagement", "management_alignment", "capacity_and_data", "teams_and_sustaining"):
+        def drop(data):
+            nonlocal removed
+            for s in data["strategies"]:
+                links = [b for b in s["barriers"] if b["id"] == "process_burden"]
+                if links and removed < 2 and len(s["barriers"]) > 1:
+                    s["barriers"].remove(links[0])
+                    removed += 1
+        content_copy.edit(f"strategies/{name}.yml", drop)
+    assert removed == 2
+    with pytest.raises(ContentError) as caught:
+        check_content(content_copy.root)
+    assert "knowledge/content/barriers.yml: barrier 'process_burden': only 3 strategies address this barrier" \
+        in str(caught.value)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("strategies:\n  - id: x\n    title: [unclosed\n", "malformed YAML (line"),
+    ("strategies:\n\t- id: tabbed\n", "malformed YAML (line 2, column 1)"),
+    ("", "the file is empty"),
+    ("- just\n- a list\n", "expected a top-level 'strategies:' list"),
+    ("strategies:\n  - id: dup_key\n    title: One\n    title: Two\n", "malformed YAML (line 4, column 5): duplicate key 'title'"),
+    ("strategies: not a list\n", "'strategies' must be a list of items"),
+    (b"strategies:\n  - id: caf\xe9\n", "not UTF-8 text"),
+])
+def test_malformed_files_are_refused(content_copy, raw, expected):
+    content_copy.write("strategies/clinical_engagement.yml", raw)
+    with pytest.raises(ContentError) as caught:
+        check_content(content_copy.root)
+    assert f"{CE}: {expected}" in str(caught.value)
+
+
+def test_a_missing_file_is_named(content_copy):
+    content_copy.path("tools.yml").unlink()
+    with pytest.raises(ContentError, match="knowledge/content/tools.yml: file is missing"):
+        check_content(content_copy.root)
+
+
+def test_every_problem_is_reported_not_just_the_first(content_copy):
+    content_copy.edit("strategies/clinical_engagement.yml", _append("strategies", "tools", "magic_wand"))
+    content_copy.edit("tools.yml", _append("tools", "related_strategies", "no_such_strategy"))
+    with pytest.raises(ContentError) as caught:
+        check_content(content_copy.root)
+    assert len(caught.value.problems) == 2
+
+
+def test_cli_check_passes_on_shipped_content():
+    done = subprocess.run([sys.executable, "-m", "qi_coach.cli", "knowledge", "check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "Knowledge content is valid" in done.stdout
+
+
+def test_cli_check_fails_with_the_message(content_copy):
+    content_copy.edit("strategies/clinical_engagement.yml", _append("strategies", "tools", "magic_wand"))
+    done = subprocess.run(
+        [sys.executable, "-m", "qi_coach.cli", "knowledge", "check", "--content", str(content_copy.root)],
+        capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "unknown tool 'magic_wand'" in done.stderr
