@@ -83,7 +83,7 @@ class Content:
 # --- YAML --------------------------------------------------------------------------------
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # C parser when built
     """PyYAML's safe loader, but a key given twice in one mapping is an error, not a
     silent overwrite (a duplicated ``steps:`` would otherwise lose half the steps)."""
 

@@ -17,6 +17,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,6 +27,20 @@ from knowledge.validate import CONTENT_DIR, ContentError
 
 def _safe_url() -> str:
     return make_url(database_url()).render_as_string(hide_password=True)
+
+
+class NotLoaded(Exception):
+    """The database has no curated content yet."""
+
+
+def _loaded_store():
+    """The store, if the database holds content; else a clear ``NotLoaded``."""
+    from knowledge import KnowledgeStore
+
+    engine = default_engine()
+    if not inspect(engine).has_table("strategies") or not KnowledgeStore(engine).counts()["strategies"]:
+        raise NotLoaded
+    return KnowledgeStore(engine)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -48,13 +63,8 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from knowledge import KnowledgeStore
-
-    store = KnowledgeStore()
+    store = _loaded_store()
     counts = store.counts()
-    if not counts["barriers"]:
-        print("The knowledge store is empty: run `qi-coach knowledge load` first.", file=sys.stderr)
-        return 1
     print(", ".join(f"{n} {k}" for k, n in counts.items()))
     print(f"\n{'barrier':<28}{'primary':>8}{'secondary':>10}{'total':>7}")
     for barrier, n in store.strategies_per_barrier().items():
@@ -72,9 +82,7 @@ def _barrier_arg(text: str) -> tuple[str, float]:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from knowledge import KnowledgeStore
-
-    recs = KnowledgeStore().recommend(dict(args.barriers), levels=args.level, exclude=args.exclude, limit=args.limit)
+    recs = _loaded_store().recommend(dict(args.barriers), levels=args.level, exclude=args.exclude, limit=args.limit)
     if not recs:
         print("No strategy fits those barriers with these filters.")
         return 1
@@ -89,9 +97,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 
 def cmd_find(args: argparse.Namespace) -> int:
-    from knowledge import KnowledgeStore
-
-    store = KnowledgeStore()
+    store = _loaded_store()
     text = " ".join(args.text)
     lookup = store.find_tool(text) if args.kind == "tool" else store.find_strategies(text)
     print(lookup.message)
@@ -137,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ContentError as exc:
         print(exc, file=sys.stderr)
+        return 1
+    except NotLoaded:
+        print(f"The knowledge store at {_safe_url()} is empty: run `qi-coach knowledge load` "
+              "(or `make run`) first.", file=sys.stderr)
         return 1
     except ValueError as exc:  # StoreError and friends: the request itself was wrong
         print(f"error: {exc}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -171,3 +172,26 @@ def test_cli_check_fails_with_the_message(content_copy):
         capture_output=True, text=True)
     assert done.returncode == 1
     assert "unknown tool 'magic_wand'" in done.stderr
+
+
+def _cli(*args: str, database: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database}
+    return subprocess.run([sys.executable, "-m", "qi_coach.cli", *args], capture_output=True, text=True, env=env)
+
+
+def test_cli_says_when_the_store_was_never_loaded(tmp_path):
+    done = _cli("knowledge", "recommend", "time_pressure", database=f"sqlite:///{tmp_path / 'empty.db'}")
+    assert done.returncode == 1
+    assert "is empty: run `qi-coach knowledge load`" in done.stderr
+
+
+def test_cli_load_then_recommend_and_refuse_bad_input(tmp_path):
+    database = f"sqlite:///{tmp_path / 'kb.db'}"
+    assert "Loaded:" in _cli("knowledge", "load", database=database).stdout
+    assert "Already up to date:" in _cli("knowledge", "load", database=database).stdout
+    done = _cli("knowledge", "recommend", "time_pressure:0.9", "--limit", "1", database=database)
+    assert done.returncode == 0 and "First step:" in done.stdout and "Sources:" in done.stdout
+    bad = _cli("knowledge", "recommend", "sadness:0.9", database=database)
+    assert bad.returncode == 2 and "unknown barrier id 'sadness'" in bad.stderr
+    none = _cli("knowledge", "tool", "xyzzy", database=database)
+    assert none.returncode == 1 and "No tool in the library matches 'xyzzy'" in none.stdout
