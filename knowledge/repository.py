@@ -331,21 +331,21 @@ class KnowledgeStore:
                 select(models.SearchTerm.item_id, models.SearchTerm.term, models.SearchTerm.normalised)
                 .where(models.SearchTerm.kind == kind)
             ).all()
-            best: dict[str, tuple[float, str]] = {}
+            # Per item, its best term: highest score, then the longer (more specific) term.
+            best: dict[str, tuple[float, int, str]] = {}
             for row in terms:
                 s = score(query, row.normalised)
                 if s >= MATCH_THRESHOLD:
-                    previous = best.get(row.item_id)
-                    if previous is None or (s, len(row.normalised)) > (previous[0], len(normalise(previous[1]))):
-                        best[row.item_id] = (s, row.term)
+                    candidate = (s, len(row.normalised), row.term)
+                    best[row.item_id] = max(best.get(row.item_id, candidate), candidate)
             if not best:
                 return Lookup(text, kind, ())
             model = models.Tool if kind == "tool" else models.Strategy
             label = model.name if kind == "tool" else model.title
             names = dict(conn.execute(select(model.id, label).where(model.id.in_(best))).all())
-        ordered = sorted(best.items(), key=lambda kv: (-kv[1][0], -len(kv[1][1]), kv[0]))
+        ordered = sorted(best.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
         return Lookup(text, kind, tuple(
-            Match(item_id, names[item_id], s, term) for item_id, (s, term) in ordered[:limit]
+            Match(item_id, names[item_id], s, term) for item_id, (s, _, term) in ordered[:limit]
         ))
 
     # details -------------------------------------------------------------------------------
