@@ -20,13 +20,20 @@ PYTHON310 ?= $(shell if python3.10 -c '' >/dev/null 2>&1; then command -v python
 	else ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10.*/bin/python 2>/dev/null | sort -V | tail -n 1; fi)
 
 CONTENT := $(shell find knowledge/content -name '*.yml' 2>/dev/null)
+NLU_DATA := $(shell find data -name '*.yml' 2>/dev/null)
+MODEL := models/qi-coach.tar.gz
+# The spaCy pipeline is rebuilt when the names it matches or its code change.
+SPACY_INPUTS := knowledge/content/entities.yml knowledge/content/tools.yml \
+	qi_coach/spacy_pipeline.py qi_coach/spacy_components.py
+SPACY := $(VENV)/.spacy-pipeline
 
-.PHONY: help install knowledge run test lint bench constraints clean
+.PHONY: help install knowledge spacy train run test lint validate test-stories bench constraints clean
 
 help:
 	@echo "make run    set everything up and start qi-coach"
 	@echo "make test   set everything up and run every test"
 	@echo "make bench  benchmarks (knowledge store query speed)"
+	@echo "make train  train the model if its inputs changed (make run does this)"
 
 # --- set-up ------------------------------------------------------------------------------
 
@@ -48,17 +55,38 @@ install: $(VENV)/.installed
 knowledge: install
 	@$(BIN)/qi-coach knowledge load
 
+# The project's own spaCy pipeline, installed as the versioned package en_qi_coach.
+$(SPACY): $(VENV)/.installed $(SPACY_INPUTS)
+	$(BIN)/qi-coach spacy build
+	@touch $@
+
+spacy: $(SPACY)
+
+# Rasa 3.6 writes a new archive on every `rasa train` and fingerprints a spaCy pipeline by
+# its name only, so Make decides: retrain only when what the model is made of changed.
+$(MODEL): $(SPACY) config.yml domain.yml $(NLU_DATA) knowledge/content/entities.yml $(wildcard qi_coach/nlu/*.py)
+	@echo "==> Training the model (about 1-2 minutes)"
+	$(BIN)/rasa train --fixed-model-name qi-coach --out models
+	@touch $@
+
+train: $(MODEL)
+
 # --- the two commands ----------------------------------------------------------------------
 
-run: knowledge
-	@echo
-	@echo "The knowledge store is ready. The chat assistant arrives with issue 3; until then:"
-	@echo "  $(BIN)/qi-coach knowledge recommend time_pressure:0.9 clinical_resistance:0.6"
-	@echo "  $(BIN)/qi-coach knowledge tool 'stakeholder map'"
+run: knowledge $(MODEL)
+	@$(BIN)/qi-coach serve
 
-test: install lint
+test: install lint validate knowledge $(MODEL)
 	$(BIN)/qi-coach knowledge check
 	$(BIN)/pytest
+	$(MAKE) test-stories
+
+validate: install
+	$(BIN)/rasa data validate --domain domain.yml --data data --config config.yml
+
+# `rasa test` walks the virtualenv unless the stories are named explicitly.
+test-stories: $(MODEL)
+	$(BIN)/rasa test core --model $(MODEL) --stories tests/test_stories.yml --out reports/stories --fail-on-prediction-errors
 
 lint: install
 	$(BIN)/ruff check .
@@ -76,4 +104,4 @@ constraints:
 	mv constraints.txt.new constraints.txt
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) var models reports .rasa .pytest_cache .ruff_cache *.egg-info

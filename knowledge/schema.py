@@ -31,6 +31,7 @@ BARRIER_IDS = (
 
 Identifier = constr(regex=r"^[a-z][a-z0-9_]*$", min_length=2, max_length=60)
 Text = constr(strip_whitespace=True, min_length=3)
+Name = constr(strip_whitespace=True, min_length=1, max_length=80)
 
 
 class Level(str, Enum):
@@ -171,3 +172,20 @@ class SeedCoverage(BaseModel):
 
     class Config:
         extra = Extra.forbid
+
+
+class Role(Item):
+    """A kind of person users mention, and the organisational level they sit at."""
+
+    level: Level
+    names: conlist(Name, min_items=1)
+
+
+class Setting(Item):
+    """A kind of care setting users mention (ward, GP practice, theatre...)."""
+
+    names: conlist(Name, min_items=1)
+
+
+class IgnoredPhrases(Setting):
+    """Phrases that contain an entity's name without meaning it ("on board")."""

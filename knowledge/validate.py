@@ -61,6 +61,9 @@ class Content:
     tools: list[schema.Tool] = field(default_factory=list)
     sources: list[schema.Source] = field(default_factory=list)
     coverage: list[schema.SeedCoverage] = field(default_factory=list)
+    roles: list[schema.Role] = field(default_factory=list)
+    settings: list[schema.Setting] = field(default_factory=list)
+    ignore: list[schema.IgnoredPhrases] = field(default_factory=list)
     #: (kind, id) -> every file that defines it (more than one is a duplicate).
     locations: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
     #: kind -> the file, as shown to people, where a missing item of that kind belongs.
@@ -77,6 +80,8 @@ class Content:
             "tools": len(self.tools),
             "sources": len(self.sources),
             "coverage_entries": sum(len(seed.items) for seed in self.coverage),
+            "roles": len(self.roles),
+            "settings": len(self.settings),
         }
 
 
@@ -130,6 +135,9 @@ _SINGULAR = {
     "tools": "tool",
     "sources": "source",
     "coverage": "seed",
+    "roles": "role",
+    "settings": "setting",
+    "ignore": "ignored phrase group",
 }
 
 
@@ -146,16 +154,18 @@ def _parse_items(
     model: type[BaseModel],
     display: str,
     problems: list[Problem],
+    siblings: frozenset[str] = frozenset(),
 ) -> list[tuple[BaseModel, int]]:
-    """Items under ``key`` in one file, each checked against its schema."""
+    """Items under ``key`` in one file, each checked against its schema. ``siblings`` are
+    the other top-level keys that file may hold (they are parsed on their own)."""
     if raw is None:
         problems.append(Problem(display, f"the file is empty; expected a top-level '{key}:' list"))
         return []
     if not isinstance(raw, dict) or key not in raw:
         problems.append(Problem(display, f"expected a top-level '{key}:' list"))
         return []
-    extra = sorted(set(raw) - {key})
-    if extra:
+    extra = sorted(set(raw) - {key} - siblings, key=str)
+    if extra and key == min({key} | siblings):  # reported once per file
         problems.append(Problem(display, f"unknown top-level key(s): {', '.join(map(str, extra))}"))
     items = raw[key]
     if not isinstance(items, list):
@@ -196,19 +206,24 @@ def read_content(root: Path = CONTENT_DIR) -> Content:
         except ValueError:
             return str(path)
 
+    # (files, {top-level key: schema of its items})
     layout = [
-        ("barriers", [root / "barriers.yml"], schema.Barrier),
-        ("sources", [root / "sources.yml"], schema.Source),
-        ("tools", [root / "tools.yml"], schema.Tool),
-        ("strategies", sorted((root / "strategies").glob("*.yml")), schema.Strategy),
-        ("coverage", [root / "coverage.yml"], schema.SeedCoverage),
+        ([root / "barriers.yml"], {"barriers": schema.Barrier}),
+        ([root / "sources.yml"], {"sources": schema.Source}),
+        ([root / "tools.yml"], {"tools": schema.Tool}),
+        (sorted((root / "strategies").glob("*.yml")), {"strategies": schema.Strategy}),
+        ([root / "coverage.yml"], {"coverage": schema.SeedCoverage}),
+        ([root / "entities.yml"], {"roles": schema.Role, "settings": schema.Setting,
+                                   "ignore": schema.IgnoredPhrases}),
     ]
     if not root.is_dir():
         raise ContentError([Problem(str(root), "the content folder does not exist")])
-    for key, paths, model in layout:
+    for paths, models_by_key in layout:
+        first_key = next(iter(models_by_key))
         if not paths:
-            problems.append(Problem(display(root / key), "no files found (expected *.yml)"))
-        content.home[key] = display(paths[0] if paths else root / key)
+            problems.append(Problem(display(root / first_key), "no files found (expected *.yml)"))
+        for key in models_by_key:
+            content.home[key] = display(paths[0] if paths else root / key)
         for path in paths:
             shown = display(path)
             if not path.is_file():
@@ -218,10 +233,15 @@ def read_content(root: Path = CONTENT_DIR) -> Content:
             raw = _read_yaml(path, shown, problems)
             if raw is None and problems and problems[-1].file == shown:
                 continue
-            for item, _ in _parse_items(raw, key, model, shown, problems):
-                getattr(content, key).append(item)
-                ident = item.seed if key == "coverage" else item.id
-                content.locations[(key, ident)].append(shown)
+            keys = frozenset(models_by_key)
+            for key, model in models_by_key.items():
+                if len(keys) > 1 and isinstance(raw, dict) and key not in raw:
+                    problems.append(Problem(shown, f"expected a top-level '{key}:' list"))
+                    continue
+                for item, _ in _parse_items(raw, key, model, shown, problems, keys - {key}):
+                    getattr(content, key).append(item)
+                    ident = item.seed if key == "coverage" else item.id
+                    content.locations[(key, ident)].append(shown)
     if problems:
         raise ContentError(problems)
     content.digest = hasher.hexdigest()
@@ -294,7 +314,24 @@ def cross_check(content: Content) -> list[Problem]:
                                 f"seed '{seed.seed}' item '{entry.name}'", f"items[{i}].covered_by[{j}]")
                     )
 
+    problems.extend(_entity_names(content))
     problems.extend(_coverage_policy(content))
+    return problems
+
+
+def _entity_names(content: Content) -> list[Problem]:
+    """A name may mean one role or setting only, or the entity matcher would guess."""
+    problems = []
+    owner: dict[str, str] = {}
+    for kind, items in (("roles", content.roles), ("settings", content.settings), ("ignore", content.ignore)):
+        for item in items:
+            for i, name in enumerate(item.names):
+                key = " ".join(name.lower().split())
+                label = f"{_SINGULAR[kind]} '{item.id}'"
+                if key in owner and owner[key] != label:
+                    problems.append(Problem(content.file_of(kind, item.id),
+                                            f"'{name}' already names {owner[key]}", label, f"names[{i}]"))
+                owner.setdefault(key, label)
     return problems
 
 

@@ -6,6 +6,9 @@
     qi-coach knowledge recommend   strategies for barriers, e.g. time_pressure:0.9
     qi-coach knowledge tool TEXT   find a QI tool by name ("PDSA", "stakeholder map")
     qi-coach knowledge strategy TEXT   find a strategy ("we tried protected time")
+    qi-coach spacy build           build and install the project's spaCy pipeline
+    qi-coach classify              barriers of each line on stdin, as JSON lines
+    qi-coach serve                 start the servers and chat in the terminal
 
 Exit status: 0 done, 1 the content or database said no, 2 the command line was wrong.
 """
@@ -106,11 +109,37 @@ def cmd_find(args: argparse.Namespace) -> int:
     return 0 if lookup.found else 1
 
 
+def cmd_classify(args: argparse.Namespace) -> int:
+    from qi_coach.classify import NoModel, classify_stream, resolve_model
+
+    try:
+        model = resolve_model(args.model)
+    except NoModel as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    errors = classify_stream(model, sys.stdin, sys.stdout)
+    return 1 if errors else 0
+
+
+def cmd_spacy_build(args: argparse.Namespace) -> int:
+    from qi_coach.spacy_pipeline import build_and_install
+
+    build_and_install(force=args.force)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from qi_coach.serve import main as serve
+
+    return serve()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qi-coach", description="qi-coach command line.")
     commands = parser.add_subparsers(dest="command", required=True)
     knowledge = commands.add_parser("knowledge", help="the curated knowledge store")
     sub = knowledge.add_subparsers(dest="action", required=True)
+    # (classify is added to `commands` below, beside `knowledge`)
 
     check = sub.add_parser("check", help="validate the content without writing anything")
     check.add_argument("--content", default=str(CONTENT_DIR), help="content folder")
@@ -129,6 +158,21 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--exclude", action="append", default=[], help="strategy id already tried")
     rec.add_argument("--limit", type=int, default=3)
     rec.set_defaults(func=cmd_recommend)
+
+    classify = commands.add_parser(
+        "classify", help="barriers and levels of each line on stdin, as JSON lines",
+        description="Reads one description per line (plain text, or JSON with a 'text' field) and writes "
+                    "one JSON object per line with its barriers and levels, using the trained model.")
+    classify.add_argument("--model", help="model archive (default: models/qi-coach.tar.gz)")
+    classify.set_defaults(func=cmd_classify)
+
+    spacy_cmd = commands.add_parser("spacy", help="the project's own spaCy pipeline")
+    spacy_sub = spacy_cmd.add_subparsers(dest="action", required=True)
+    build = spacy_sub.add_parser("build", help="build and install en_qi_coach (no-op when up to date)")
+    build.add_argument("--force", action="store_true")
+    build.set_defaults(func=cmd_spacy_build)
+
+    commands.add_parser("serve", help="start the servers and chat in the terminal").set_defaults(func=cmd_serve)
 
     for kind in ("tool", "strategy"):
         find = sub.add_parser(kind, help=f"find a {kind} from what a person types")

@@ -1,0 +1,112 @@
+"""Hearing the barriers: reflect them back, confirm, clarify, or let the user pick."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import render
+from actions import slots as s
+from actions.base import CoachAction, entity_values, latest_intent, slot_list
+from knowledge.schema import BARRIER_IDS
+
+CONFIDENT, UNSURE = "confident", "unsure"
+TRUNCATED_NOTE = "That was a long message, so I've focused on the first part. "
+MORE_DETAIL = (
+    "I'd like to understand a bit more before suggesting anything. What's getting in the way: "
+    "who isn't engaged, what you can't get, or what keeps slowing things down?"
+)
+
+
+class ActionAssessBarriers(CoachAction):
+    """Reflect the barriers the NLU heard and ask to confirm; clarify when unsure.
+
+    Reads the latest parse (``barriers``, ``barrier_candidates``, ``barrier_assessment``,
+    ``levels``). Sets ``barriers_proposed``, ``levels`` and ``awaiting``.
+    """
+
+    def name(self) -> str:
+        return "action_assess_barriers"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        parse = tracker.latest_message
+        barriers = [b for b in parse.get("barriers") or [] if b.get("id") in BARRIER_IDS]
+        candidates = [b for b in parse.get("barrier_candidates") or [] if b.get("id") in BARRIER_IDS]
+        note = TRUNCATED_NOTE if parse.get("input_quality") == "truncated" else ""
+        levels = list(dict.fromkeys(slot_list(tracker, s.LEVELS) + list(parse.get("levels") or [])))
+        events: list[EventType] = [SlotSet(s.LEVELS, levels)]
+
+        if barriers and parse.get("barrier_assessment") == CONFIDENT:
+            names = [self.store.get_barrier(b["id"]).name for b in barriers]
+            dispatcher.utter_message(text=note + render.reflect_barriers(names), buttons=render.confirm_buttons())
+            return events + [SlotSet(s.BARRIERS_PROPOSED, barriers), SlotSet(s.AWAITING, s.BARRIER_CONFIRMATION)]
+
+        if barriers or parse.get("barrier_assessment") == UNSURE:
+            options = (barriers + [c for c in candidates if c["id"] not in {b["id"] for b in barriers}])[:3]
+            buttons = [render.button(self.store.get_barrier(o["id"]).name, "choose_barrier", barrier=o["id"])
+                       for o in options]
+            dispatcher.utter_message(
+                text=note + "I want to be sure I've understood. Is it mainly one of these?",
+                buttons=buttons + [render.button("Something else", "deny")],
+            )
+            return events + [SlotSet(s.BARRIERS_PROPOSED, options), SlotSet(s.AWAITING, s.CLARIFICATION)]
+
+        dispatcher.utter_message(text=note + MORE_DETAIL)
+        return events + [SlotSet(s.AWAITING, s.NOTHING)]
+
+
+class ActionConfirmBarriers(CoachAction):
+    """Record the proposed barriers as confirmed. Reads ``barriers_proposed``; sets
+    ``barriers_confirmed`` and resets ``shown_strategies`` for the new set."""
+
+    def name(self) -> str:
+        return "action_confirm_barriers"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        proposed = [b for b in slot_list(tracker, s.BARRIERS_PROPOSED) if b.get("id") in BARRIER_IDS]
+        confirmed = [b["id"] for b in proposed]
+        if confirmed:
+            self.records.confirm_barriers(tracker.sender_id, {b["id"]: b.get("confidence") for b in proposed})
+        return [SlotSet(s.BARRIERS_CONFIRMED, confirmed), SlotSet(s.SHOWN_STRATEGIES, [])]
+
+
+class ActionOfferBarrierChoices(CoachAction):
+    """Show every barrier as a button, the likely ones first. Sets ``awaiting`` to
+    ``barrier_addition`` when adding to the confirmed set, else ``barrier_choice``."""
+
+    def name(self) -> str:
+        return "action_offer_barrier_choices"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        adding = latest_intent(tracker) == "add_barrier" or tracker.get_slot(s.AWAITING) == s.BARRIER_ADDITION
+        confirmed = set(slot_list(tracker, s.BARRIERS_CONFIRMED)) if adding else set()
+        likely = [b.get("id") for b in slot_list(tracker, s.BARRIERS_PROPOSED)]
+        order = list(dict.fromkeys([b for b in likely if b in BARRIER_IDS] + list(BARRIER_IDS)))
+        barriers = {b.id: b for b in self.store.barriers()}
+        buttons = [render.button(barriers[b].name, "choose_barrier", barrier=b) for b in order if b not in confirmed]
+        text = ("Which other barrier should I look at?" if adding else
+                "Sorry I didn't get it right. Which of these fits best? Pick the main one; you can add another after.")
+        dispatcher.utter_message(text=text, buttons=buttons)
+        return [SlotSet(s.AWAITING, s.BARRIER_ADDITION if adding else s.BARRIER_CHOICE)]
+
+
+class ActionChooseBarrier(CoachAction):
+    """Take the barrier the user picked (``barrier`` entity). Adds it to
+    ``barriers_confirmed`` when adding, else replaces them; records it as a correction."""
+
+    def name(self) -> str:
+        return "action_choose_barrier"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        picked = [b for b in entity_values(tracker, "barrier") if b in BARRIER_IDS]
+        if not picked:  # strategies for what is already confirmed follow, if anything is
+            dispatcher.utter_message(text="I didn't catch which barrier you meant.")
+            return []
+        adding = tracker.get_slot(s.AWAITING) == s.BARRIER_ADDITION
+        previous = slot_list(tracker, s.BARRIERS_CONFIRMED) if adding else []
+        confirmed = list(dict.fromkeys(previous + picked))
+        self.records.confirm_barriers(tracker.sender_id, {b: None for b in picked}, corrected=picked)
+        return [SlotSet(s.BARRIERS_CONFIRMED, confirmed), SlotSet(s.SHOWN_STRATEGIES, [])]

@@ -1,0 +1,48 @@
+"""What every qi-coach action shares: the knowledge store and user records, injected.
+
+The action server builds actions with no arguments, so the defaults open the configured
+database lazily; tests pass their own store. The class is abstract, so the server does not
+register it as an action.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from knowledge import KnowledgeStore
+from knowledge.records import UserRecords
+
+
+class CoachAction(Action, ABC):
+    def __init__(self, store: KnowledgeStore | None = None, records: UserRecords | None = None):
+        self.store = store or KnowledgeStore()
+        self.records = records or UserRecords(self.store.engine if store else None)
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    @abstractmethod
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]: ...
+
+
+def entity_values(tracker: Tracker, entity: str) -> list[str]:
+    """Values of one entity type in the latest message, in order, each once."""
+    values = [e.get("value") for e in tracker.latest_message.get("entities", []) if e.get("entity") == entity]
+    return list(dict.fromkeys(v for v in values if isinstance(v, str) and v))
+
+
+def slot_list(tracker: Tracker, slot: str) -> list:
+    value = tracker.get_slot(slot)
+    return list(value) if isinstance(value, list) else []
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    """The intent of the latest user message (button payloads carry no ranking, so
+    ``Tracker.get_intent_of_latest_message`` cannot be relied on)."""
+    return (tracker.latest_message.get("intent") or {}).get("name")

@@ -1,0 +1,91 @@
+"""How replies read: short, warm, specific, with every strategy's evidence shown.
+
+Plain functions that turn store answers into text and buttons, so every action formats the
+same way and tests can check the wording without a dialogue. Text uses light Markdown
+(bold, numbered lists); channels render or strip it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from knowledge.repository import Recommendation, SourceRef, StrategyInfo, ToolInfo
+
+
+def join_words(items: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def payload(intent: str, **entities: str) -> str:
+    return f"/{intent}" + (json.dumps(entities, separators=(",", ":")) if entities else "")
+
+
+def button(title: str, intent: str, **entities: str) -> dict:
+    return {"title": title, "payload": payload(intent, **entities)}
+
+
+def sources_line(sources: tuple[SourceRef, ...]) -> str:
+    return "; ".join(s.short for s in sources)
+
+
+def reflect_barriers(names: list[str]) -> str:
+    """The bot's reading of the description, in the user's terms, as a question."""
+    lowered = [n[0].lower() + n[1:] for n in names]
+    verb = "is" if len(names) == 1 else "are"
+    noun = "block" if len(names) == 1 else "blocks"
+    return f"It sounds like **{join_words(lowered)}** {verb} the main {noun}. Is that right?"
+
+
+def confirm_buttons() -> list[dict]:
+    return [button("Yes, that's it", "affirm"), button("Not quite", "deny")]
+
+
+def strategy_card(index: int, rec: Recommendation) -> str:
+    tool = f"\n*Tool:* {rec.tools[0].name}" if rec.tools else ""
+    return (
+        f"**{index}. {rec.title}**\n"
+        f"{rec.summary}\n"
+        f"*Why it helps:* {first_sentence(rec.why_it_works)}\n"
+        f"*First step:* {rec.first_step}{tool}\n"
+        f"*Evidence:* {rec.evidence_label} ({sources_line(rec.sources)})"
+    )
+
+
+def numbered(items: tuple[str, ...]) -> str:
+    return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))
+
+
+def strategy_details(info: StrategyInfo) -> str:
+    cautions = "\n".join(f"- {c}" for c in info.cautions)
+    tools = ", ".join(t.name for t in info.tools) or "none in particular"
+    return (
+        f"**{info.title}**\n{info.summary}\n\n"
+        f"*Why it works:* {info.why_it_works}\n\n"
+        f"*Steps:*\n{numbered(info.steps)}\n\n"
+        f"*Watch out for:*\n{cautions}\n\n"
+        f"*Tools:* {tools}\n"
+        f"*Evidence:* {info.evidence_label} ({sources_line(info.sources)})"
+    )
+
+
+def tool_card(tool: ToolInfo) -> str:
+    return (
+        f"**{tool.name}**\n{tool.what_it_is}\n\n"
+        f"*When to use it:* {tool.when_to_use}\n\n"
+        f"*How:*\n{numbered(tool.how_to_use)}\n\n"
+        f"*Time:* {tool.time_needed}\n"
+        f"*Who to involve:* {tool.who_to_involve}\n"
+        f"*Sources:* {sources_line(tool.sources)}"
+    )
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence (a reply shows why in one line; details show the rest)."""
+    for end in (". ", "? ", "! "):
+        cut = text.find(end)
+        if 0 < cut < 320:
+            return text[: cut + 1]
+    return text if len(text) <= 320 else text[:317].rstrip() + "..."

@@ -1,0 +1,295 @@
+"""The multi-label barrier classifier: which of the 13 barriers a message describes.
+
+Rasa's intents are single-label, so this is a component of the project's own. It learns from
+every training example: ``describe_problem`` examples carry ``metadata: {barriers: [...]}``,
+and every other example (greetings, tool questions, out of scope...) is a negative for all 13.
+
+Model: one logistic regression per barrier over the pipeline's sparse sentence features
+(lemma and character n-grams from the CountVectorsFeaturizers), TF-IDF weighted and L2
+normalised so a long message is not "more" of every barrier. The decision threshold is not
+guessed: training runs k-fold cross-validation and keeps the threshold that maximises
+micro-F1 on the out-of-fold predictions (the grid, the chosen value and the figures are saved
+with the model in ``barrier_cv.json``).
+
+Output (added to every parse result):
+- ``barriers``: ``[{"id", "confidence"}]`` above the threshold, most confident first;
+- ``barrier_candidates``: the top three whatever their confidence, for clarifying questions;
+- ``barrier_assessment``: ``confident`` when the top barrier reaches the confidence at which
+  cross-validated precision was at least 90%, ``unsure`` when something is there but below
+  that (the bot then asks instead of guessing), ``none`` otherwise.
+A confident barrier reading wins over a conversational intent: short complaints such as
+"no budget" or "IT says no" look like a "deny" to the intent classifier, but the barrier
+model, trained with every conversational example as a negative, knows better, so the intent
+becomes ``describe_problem``. Intents that carry a request of their own (a tool question,
+"we already tried X") keep theirs. Otherwise, messages whose intent is confidently
+conversational (a greeting, a thank-you...) get no barriers: the taxonomy says they describe none.
+
+The trained weights are plain arrays in an ``.npz`` file, loaded with pickling disabled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.featurizers.featurizer import Featurizer
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from knowledge.schema import BARRIER_IDS
+
+logger = logging.getLogger(__name__)
+
+BARRIERS_KEY = "barriers"
+CANDIDATES_KEY = "barrier_candidates"
+ASSESSMENT_KEY = "barrier_assessment"
+TARGET_PRECISION = 0.9
+PROBLEM_INTENT = "describe_problem"
+WEIGHTS_FILE = "barrier_model.npz"
+CV_FILE = "barrier_cv.json"
+
+
+def example_barriers(message: Message) -> list[str]:
+    """The barrier labels a training example carries (``metadata: {barriers: [...]}``)."""
+    metadata = message.get("metadata") or {}
+    example = metadata.get("example") if isinstance(metadata, dict) else None
+    labels = (example or {}).get("barriers") or []
+    unknown = [b for b in labels if b not in BARRIER_IDS]
+    if unknown:
+        raise ValueError(f"training example '{message.get(TEXT)}' has unknown barrier ids {unknown}")
+    return list(labels)
+
+
+def sentence_features(messages: list[Message]) -> sp.csr_matrix:
+    """The sparse sentence-level features every featurizer before us produced."""
+    rows = []
+    for message in messages:
+        _, sentence = message.get_sparse_features(TEXT)
+        rows.append(sp.csr_matrix(sentence.features) if sentence is not None else None)
+    width = max((r.shape[1] for r in rows if r is not None), default=0)
+    return sp.vstack([r if r is not None else sp.csr_matrix((1, width)) for r in rows]).tocsr()
+
+
+class LinearBarrierModel:
+    """TF-IDF weighting, L2 norm, then one logistic regression per barrier."""
+
+    def __init__(self, idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray, threshold: float,
+                 confident: float = 1.0):
+        self.idf, self.coef, self.intercept = idf, coef, intercept
+        self.threshold, self.confident = float(threshold), float(confident)
+
+    @staticmethod
+    def weigh(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+        from sklearn.preprocessing import normalize
+
+        tf = counts.copy().astype(np.float64)
+        tf.data = 1.0 + np.log(np.maximum(tf.data, 1e-12))  # sublinear term frequency
+        return normalize(tf.multiply(idf.reshape(1, -1)).tocsr(), norm="l2")
+
+    @staticmethod
+    def fit_idf(counts: sp.csr_matrix) -> np.ndarray:
+        df = np.asarray((counts > 0).sum(axis=0)).ravel()
+        return np.log((1 + counts.shape[0]) / (1 + df)) + 1.0
+
+    @classmethod
+    def fit(cls, counts: sp.csr_matrix, labels: np.ndarray, c: float, threshold: float = 0.5) -> LinearBarrierModel:
+        from sklearn.linear_model import LogisticRegression
+
+        idf = cls.fit_idf(counts)
+        x = cls.weigh(counts, idf)
+        coef = np.zeros((labels.shape[1], x.shape[1]))
+        intercept = np.zeros(labels.shape[1])
+        for j in range(labels.shape[1]):
+            if labels[:, j].sum() == 0:
+                intercept[j] = -10.0  # never seen: never predicted
+                continue
+            clf = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=1000,
+                                     random_state=0)
+            clf.fit(x, labels[:, j])
+            coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
+        return cls(idf, coef, intercept, threshold)
+
+    def predict_proba(self, counts: sp.csr_matrix) -> np.ndarray:
+        width = self.idf.shape[0]
+        if counts.shape[1] != width:  # defensive: a featurizer vocabulary that changed shape
+            counts = sp.csr_matrix(counts)[:, :width] if counts.shape[1] > width else sp.hstack(
+                [counts, sp.csr_matrix((counts.shape[0], width - counts.shape[1]))]).tocsr()
+        scores = self.weigh(counts, self.idf) @ self.coef.T + self.intercept
+        return 1.0 / (1.0 + np.exp(-np.asarray(scores)))
+
+
+def choose_threshold(probabilities: np.ndarray, labels: np.ndarray, grid: list[float]) -> tuple[float, dict]:
+    """The grid value with the best micro-F1 on out-of-fold predictions (ties: the higher)."""
+    table = {}
+    for t in grid:
+        predicted = probabilities >= t
+        tp = float((predicted & (labels == 1)).sum())
+        fp = float((predicted & (labels == 0)).sum())
+        fn = float((~predicted & (labels == 1)).sum())
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        table[round(t, 2)] = round(f1, 4)
+    best = max(table, key=lambda t: (table[t], t))
+    return best, table
+
+
+def per_barrier_f1(predicted: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    out = {}
+    for j, barrier in enumerate(BARRIER_IDS):
+        tp = float((predicted[:, j] & (labels[:, j] == 1)).sum())
+        fp = float((predicted[:, j] & (labels[:, j] == 0)).sum())
+        fn = float((~predicted[:, j] & (labels[:, j] == 1)).sum())
+        out[barrier] = round(2 * tp / (2 * tp + fp + fn), 4) if tp else 0.0
+    return out
+
+
+def confident_threshold(probabilities: np.ndarray, labels: np.ndarray, grid: list[float],
+                        floor: float, target: float = TARGET_PRECISION) -> tuple[float, dict]:
+    """The lowest grid value (not below ``floor``) whose predictions reach ``target`` precision."""
+    table = {}
+    for t in grid + [0.85, 0.9, 0.95]:
+        predicted = probabilities >= t
+        n = int(predicted.sum())
+        table[round(t, 3)] = round(float((predicted & (labels == 1)).sum()) / n, 4) if n else 1.0
+    for t in sorted(table):
+        if t >= floor and table[t] >= target:
+            return t, table
+    return max(table), table
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class BarrierClassifier(GraphComponent):
+    """Multi-label barrier classifier (see the module docstring)."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        return [Featurizer]
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            "C": 8.0,  # inverse regularisation of each logistic regression
+            "cv_folds": 5,
+            "threshold_grid": [round(0.2 + 0.025 * i, 3) for i in range(25)],  # 0.20 .. 0.80
+            "max_barriers": 4,
+            # intents that describe no barrier (taxonomy: "Not a barrier"), when this sure
+            "conversational_intents": ["greet", "goodbye", "thank", "affirm", "deny", "ask_capabilities",
+                                       "ask_tool", "ask_human", "ask_more", "feedback_useful",
+                                       "feedback_not_useful", "out_of_scope", "describe_project"],
+            "conversational_confidence": 0.7,
+            # intents a confident barrier reading may replace with describe_problem
+            "overridable_intents": ["greet", "goodbye", "thank", "affirm", "deny", "feedback_useful",
+                                    "feedback_not_useful", "out_of_scope", "describe_project",
+                                    "unreadable_input", "ask_capabilities", "ask_human", "ask_more"],
+        }
+
+    def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+                 model: LinearBarrierModel | None = None):
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> BarrierClassifier:
+        return cls(config, model_storage, resource)
+
+    # training ----------------------------------------------------------------------------
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in training_data.training_examples if m.get(TEXT) and m.get(INTENT)]
+        counts = sentence_features(examples)
+        labels = np.zeros((len(examples), len(BARRIER_IDS)), dtype=int)
+        for i, message in enumerate(examples):
+            for barrier in example_barriers(message):
+                labels[i, BARRIER_IDS.index(barrier)] = 1
+        threshold, confident, report = self._cross_validate(counts, labels)
+        self.model = LinearBarrierModel.fit(counts, labels, self.config["C"], threshold)
+        self.model.confident = confident
+        with self._model_storage.write_to(self._resource) as folder:
+            np.savez(folder / WEIGHTS_FILE, idf=self.model.idf, coef=self.model.coef,
+                     intercept=self.model.intercept, threshold=np.array([threshold, confident]))
+            (folder / CV_FILE).write_text(json.dumps(report, indent=2))
+        logger.info("Barrier classifier trained on %d examples; threshold %.3f", len(examples), threshold)
+        return self._resource
+
+    def _cross_validate(self, counts: sp.csr_matrix, labels: np.ndarray) -> tuple[float, float, dict]:
+        from sklearn.model_selection import KFold
+
+        folds = self.config["cv_folds"]
+        oof = np.zeros(labels.shape, dtype=float)
+        splitter = KFold(n_splits=folds, shuffle=True, random_state=13)
+        for train_idx, test_idx in splitter.split(counts):
+            model = LinearBarrierModel.fit(counts[train_idx], labels[train_idx], self.config["C"])
+            oof[test_idx] = model.predict_proba(counts[test_idx])
+        threshold, table = choose_threshold(oof, labels, self.config["threshold_grid"])
+        confident, precision = confident_threshold(oof, labels, self.config["threshold_grid"], threshold)
+        per_barrier = per_barrier_f1(oof >= threshold, labels)
+        return threshold, confident, {
+            "folds": folds, "examples": int(labels.shape[0]), "chosen_threshold": threshold,
+            "micro_f1": table[round(threshold, 2)],
+            "macro_f1": round(float(np.mean(list(per_barrier.values()))), 4),
+            "f1_by_barrier": per_barrier,
+            "micro_f1_by_threshold": table, "confident_threshold": confident,
+            "precision_at_or_above": precision,
+        }
+
+    # prediction --------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> BarrierClassifier:
+        with model_storage.read_from(resource) as folder:
+            arrays = np.load(folder / WEIGHTS_FILE, allow_pickle=False)
+            model = LinearBarrierModel(arrays["idf"], arrays["coef"], arrays["intercept"],
+                                       *map(float, arrays["threshold"][:2]))
+        return cls(config, model_storage, resource, model)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        if self.model is None or not messages:
+            return messages
+        probabilities = self.model.predict_proba(sentence_features(messages))
+        for message, row in zip(messages, probabilities, strict=True):
+            ranked = [{"id": b, "confidence": round(float(p), 4)}
+                      for b, p in sorted(zip(BARRIER_IDS, row, strict=True), key=lambda bp: (-bp[1], bp[0]))]
+            candidates = ranked[:3]
+            barriers = [r for r in ranked[: self.config["max_barriers"]] if r["confidence"] >= self.model.threshold]
+            if barriers and barriers[0]["confidence"] >= self.model.confident:
+                self._prefer_problem_intent(message, barriers[0]["confidence"])
+            if self._conversational(message):
+                barriers, assessment = [], "none"
+            elif barriers and barriers[0]["confidence"] >= self.model.confident:
+                assessment = "confident"
+            elif barriers or candidates[0]["confidence"] >= self.model.threshold / 2:
+                assessment = "unsure"
+            else:
+                assessment = "none"
+            message.set(BARRIERS_KEY, barriers, add_to_output=True)
+            message.set(CANDIDATES_KEY, candidates, add_to_output=True)
+            message.set(ASSESSMENT_KEY, assessment, add_to_output=True)
+        return messages
+
+    def _prefer_problem_intent(self, message: Message, confidence: float) -> None:
+        intent = message.get(INTENT) or {}
+        if intent.get("name") not in [*self.config["overridable_intents"], PROBLEM_INTENT]:
+            return
+        top = {"name": PROBLEM_INTENT, "confidence": max(confidence, intent.get("confidence") or 0.0)}
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != PROBLEM_INTENT]
+        message.set(INTENT, top, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
+
+    def _conversational(self, message: Message) -> bool:
+        intent = message.get(INTENT) or {}
+        return (intent.get("name") in self.config["conversational_intents"]
+                and (intent.get("confidence") or 0.0) >= self.config["conversational_confidence"])

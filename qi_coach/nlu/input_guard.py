@@ -1,0 +1,76 @@
+"""Two components that keep bad input from reaching (or confusing) the models.
+
+``InputNormaliser`` runs first: it cleans the text, cuts very long messages to
+``text_checks.MAX_CHARS`` and records ``input_quality`` in the parse result.
+``InputGuard`` runs last: when there was nothing it could read (empty, emoji only, not
+English) it sets the intent to ``unreadable_input`` and clears barriers, so the dialogue
+answers with a helpful message instead of guessing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from qi_coach.nlu import text_checks
+
+INPUT_QUALITY = "input_quality"
+UNREADABLE_INTENT = "unreadable_input"
+UNREADABLE = {text_checks.EMPTY, text_checks.NO_WORDS, text_checks.NOT_ENGLISH}
+#: What the featurizers see instead of nothing: Rasa's LogisticRegressionClassifier fails on a
+#: message with no features at all (an empty or emoji-only text). InputGuard overrides the
+#: intent afterwards, so the word itself decides nothing.
+PLACEHOLDER = "unreadable"
+
+
+class _Stateless(GraphComponent):
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> GraphComponent:
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self.process(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+class InputNormaliser(_Stateless):
+    """Clean and cut the text before the tokenizer sees it; note what was done."""
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            raw = message.get(TEXT) or ""
+            quality = text_checks.quality(raw)
+            message.set(INPUT_QUALITY, quality, add_to_output=True)
+            cleaned = text_checks.truncate(text_checks.clean(raw))
+            message.set(TEXT, PLACEHOLDER if quality in (text_checks.EMPTY, text_checks.NO_WORDS) else cleaned)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class InputGuard(_Stateless):
+    """Route unreadable input to its own intent (runs after every classifier)."""
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data  # training examples are readable by construction
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            if message.get(INPUT_QUALITY) in UNREADABLE:
+                message.set(INTENT, {"name": UNREADABLE_INTENT, "confidence": 1.0}, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [{"name": UNREADABLE_INTENT, "confidence": 1.0}],
+                            add_to_output=True)
+                message.set("barriers", [], add_to_output=True)
+                message.set("barrier_candidates", [], add_to_output=True)
+        return messages

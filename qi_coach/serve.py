@@ -1,0 +1,181 @@
+"""``qi-coach serve``: start the action server and the Rasa server, then chat in the terminal.
+
+Both servers listen on 127.0.0.1 only and log to ``var/logs/``. When standard input is a
+terminal, a small REST client lets the user chat (``rasa shell``'s console channel would
+stop the server when it ends); otherwise the servers run until interrupted. Ctrl-C stops
+everything this started. Rasa's telemetry is off in every process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+from knowledge.db import PROJECT_ROOT
+
+HOST = "127.0.0.1"
+RASA_PORT = int(os.environ.get("QI_COACH_RASA_PORT", "5005"))
+ACTIONS_PORT = int(os.environ.get("QI_COACH_ACTIONS_PORT", "5055"))
+MODEL = PROJECT_ROOT / "models" / "qi-coach.tar.gz"
+LOGS = PROJECT_ROOT / "var" / "logs"
+SENDER_FILE = PROJECT_ROOT / "var" / "terminal-sender-id"
+READY_TIMEOUT = 180.0
+
+
+def server_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env["RASA_TELEMETRY_ENABLED"] = "false"
+    env["SANIC_HOST"] = HOST  # `rasa run actions` has no --host; Sanic reads this
+    return env
+
+
+def start_actions(env: dict | None = None, port: int = ACTIONS_PORT, logs: Path = LOGS) -> subprocess.Popen:
+    """The action server, in its own process group, logging to ``logs/actions.log``."""
+    logs.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
+        cwd=PROJECT_ROOT, env=env or server_environment(), stdout=open(logs / "actions.log", "ab"),
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def start_rasa(model: Path = MODEL, endpoints: Path | None = None, env: dict | None = None,
+               port: int = RASA_PORT, logs: Path = LOGS) -> subprocess.Popen:
+    """The Rasa server (no HTTP API, loopback only), logging to ``logs/rasa.log``."""
+    logs.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "rasa"), "run", "--model", str(model), "--interface", HOST,
+         "--port", str(port), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+         "--endpoints", str(endpoints or PROJECT_ROOT / "endpoints.yml")],
+        cwd=PROJECT_ROOT, env=env or server_environment(), stdout=open(logs / "rasa.log", "ab"),
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def start_servers(model: Path = MODEL, endpoints: Path | None = None, env: dict | None = None,
+                  rasa_port: int = RASA_PORT, actions_port: int = ACTIONS_PORT,
+                  logs: Path = LOGS) -> list[subprocess.Popen]:
+    """Start the action server and the Rasa server: ``[actions, rasa]``."""
+    return [start_actions(env, actions_port, logs), start_rasa(model, endpoints, env, rasa_port, logs)]
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    """Stop every process group started here: SIGTERM, then SIGKILL after 10 s."""
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_until_ready(processes: list[subprocess.Popen], rasa_port: int = RASA_PORT,
+                     actions_port: int = ACTIONS_PORT, timeout: float = READY_TIMEOUT,
+                     logs: Path = LOGS) -> None:
+    """Wait until both servers answer; fail early (with the log's tail) if one dies."""
+    checks = {f"http://{HOST}:{actions_port}/health": False, f"http://{HOST}:{rasa_port}/webhooks/rest/": False}
+    deadline = time.monotonic() + timeout
+    while not all(checks.values()):
+        for process, log in zip(processes, ("actions.log", "rasa.log"), strict=True):
+            if process.poll() is not None:
+                tail = (logs / log).read_text(errors="replace").splitlines()[-15:]
+                raise RuntimeError(f"{log} server exited with {process.returncode}:\n" + "\n".join(tail))
+        for url in checks:
+            if not checks[url]:
+                try:
+                    with urllib.request.urlopen(url, timeout=2) as reply:
+                        checks[url] = reply.status == 200
+                except (urllib.error.URLError, OSError):
+                    pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"servers not ready after {timeout:.0f} s; see {logs}")
+        time.sleep(0.5)
+
+
+def send(text: str, sender: str, rasa_port: int = RASA_PORT) -> list[dict]:
+    """One user message through the REST channel; the bot's replies."""
+    body = json.dumps({"sender": sender, "message": text}).encode()
+    request = urllib.request.Request(f"http://{HOST}:{rasa_port}/webhooks/rest/webhook", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        return json.loads(reply.read() or b"[]")
+
+
+def _sender_id() -> str:
+    """The terminal user's conversation id, kept across runs so a restart continues it."""
+    if SENDER_FILE.exists():
+        return SENDER_FILE.read_text().strip()
+    SENDER_FILE.parent.mkdir(parents=True, exist_ok=True)
+    sender = f"terminal-{uuid.uuid4().hex[:12]}"
+    SENDER_FILE.write_text(sender)
+    return sender
+
+
+def chat(sender: str) -> None:
+    """A minimal terminal chat: numbered buttons, type the number to press one."""
+    print("\nqi-coach is ready. Type a message (or a button's number); Ctrl-C or /quit to stop.\n")
+    buttons: list[dict] = []
+    show(send("hello", sender), buttons)
+    while True:
+        try:
+            text = input("\nYou: ").strip()
+        except EOFError:
+            return
+        if text in ("/quit", "/exit"):
+            return
+        if text.isdigit() and 1 <= int(text) <= len(buttons):
+            print(f"     [{buttons[int(text) - 1]['title']}]")
+            text = buttons[int(text) - 1]["payload"]
+        show(send(text, sender), buttons)
+
+
+def show(replies: list[dict], buttons: list[dict]) -> None:
+    buttons.clear()
+    for reply in replies:
+        if reply.get("text"):
+            print("\nqi-coach: " + reply["text"].replace("**", "").replace("\n", "\n          "))
+        for b in reply.get("buttons") or []:
+            buttons.append(b)
+            print(f"   {len(buttons)}. {b['title']}")
+
+
+def main() -> int:
+    if not MODEL.exists():
+        print(f"No trained model at {MODEL}: run `make run`, which trains it.", file=sys.stderr)
+        return 1
+    print(f"Starting the action server (:{ACTIONS_PORT}) and the Rasa server (:{RASA_PORT}) on {HOST}; "
+          f"logs in {LOGS} ...", flush=True)
+    processes = start_servers()
+    try:
+        started = time.monotonic()
+        wait_until_ready(processes)
+        print(f"Ready in {time.monotonic() - started:.0f} s: REST channel at "
+              f"http://{HOST}:{RASA_PORT}/webhooks/rest/webhook", flush=True)
+        if sys.stdin.isatty():
+            chat(_sender_id())
+        else:
+            print("Standard input is not a terminal, so no chat here. Press Ctrl-C to stop.", flush=True)
+            while all(p.poll() is None for p in processes):
+                time.sleep(1)
+            print("A server stopped; see the logs in var/logs/.", file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        print("\nStopping ...")
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stop(processes)
+    return 0

@@ -1,0 +1,109 @@
+"""One real Rasa server and action server for the whole test session, on free loopback
+ports, with their own knowledge and conversation databases in a temporary folder.
+
+The model is the project's trained model (``make test`` trains it when stale); without one
+these tests fail with a clear message rather than skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from knowledge.db import create_engine_for
+from knowledge.load import load_content
+from qi_coach import serve
+from qi_coach.classify import DEFAULT_MODEL
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Bot:
+    """The running servers, and a way to talk to them like a channel would."""
+
+    folder: Path
+    env: dict
+    rasa_port: int
+    actions_port: int
+    endpoints: Path
+    processes: list = field(default_factory=list)
+
+    def start(self) -> None:
+        self.processes = serve.start_servers(DEFAULT_MODEL, self.endpoints, self.env, self.rasa_port,
+                                             self.actions_port, self.folder / "logs")
+        serve.wait_until_ready(self.processes, self.rasa_port, self.actions_port, timeout=240,
+                               logs=self.folder / "logs")
+
+    def stop(self) -> None:
+        serve.stop(self.processes)
+
+    def restart_rasa(self) -> None:
+        """Stop and start the Rasa server only (the action server keeps running)."""
+        actions, rasa = self.processes
+        serve.stop([rasa])
+        self.processes = [actions, serve.start_rasa(DEFAULT_MODEL, self.endpoints, self.env, self.rasa_port,
+                                                    self.folder / "logs")]
+        serve.wait_until_ready(self.processes, self.rasa_port, self.actions_port, timeout=240,
+                               logs=self.folder / "logs")
+
+    def say(self, text: str, sender: str) -> list[dict]:
+        return serve.send(text, sender, self.rasa_port)
+
+    def post_raw(self, body: bytes) -> tuple[int, bytes]:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook", data=body,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as reply:
+                return reply.status, reply.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+
+@pytest.fixture(scope="session")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
+    if not DEFAULT_MODEL.exists():
+        pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train` (make test does it)")
+    folder = tmp_path_factory.mktemp("e2e")
+    knowledge_url = f"sqlite:///{folder / 'knowledge.db'}"
+    load_content(create_engine_for(knowledge_url))
+    rasa_port, actions_port = free_port(), free_port()
+    endpoints = folder / "endpoints.yml"
+    endpoints.write_text(json.dumps({
+        "action_endpoint": {"url": f"http://127.0.0.1:{actions_port}/webhook"},
+        "tracker_store": {"type": "qi_coach.stores.ConfiguredSQLTrackerStore"},
+    }))
+    env = {**serve.server_environment(), "DATABASE_URL": knowledge_url,
+           "TRACKER_DATABASE_URL": f"sqlite:///{folder / 'conversations.db'}"}
+    running = Bot(folder, env, rasa_port, actions_port, endpoints)
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def sender() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(r.get("text") or "" for r in replies)
+
+
+def payloads(replies: list[dict]) -> list[str]:
+    return [b["payload"] for r in replies for b in r.get("buttons") or []]
+
+
+__all__ = ["Bot", "os", "payloads", "texts"]

@@ -1,0 +1,109 @@
+"""Multi-turn conversations through the REST channel against the running servers."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from knowledge import KnowledgeStore
+from knowledge.db import create_engine_for
+from knowledge.records import UserRecords
+from tests.e2e.conftest import payloads, texts
+
+DESCRIPTION = "the consultants won't come to the meetings and we can't get data out of the EPR"
+
+
+def records(bot) -> UserRecords:
+    return UserRecords(create_engine_for(bot.env["DATABASE_URL"]))
+
+
+def cards(replies) -> list[str]:
+    return [r["text"] for r in replies if re.match(r"\*\*\d\. ", r.get("text") or "")]
+
+
+def test_greeting_explains_in_two_lines_and_invites_a_description(bot, sender):
+    reply = texts(bot.say("hello", sender))
+    assert len(reply.splitlines()) == 2
+    assert "quality-improvement" in reply and "tell me what's getting in the way" in reply.lower()
+
+
+def test_description_confirmed_gives_three_strategies_with_sources_and_stores_feedback(bot, sender):
+    heard = bot.say(DESCRIPTION, sender)
+    assert "Is that right?" in texts(heard)
+    assert payloads(heard) == ["/affirm", "/deny"]
+    assert "data" in texts(heard).lower()
+
+    suggested = bot.say("yes", sender)
+    shown = cards(suggested)
+    assert len(shown) == 3
+    assert all("*First step:*" in c and "*Evidence:*" in c for c in shown)
+    assert texts(suggested).endswith("Was this useful?")
+    assert records(bot).confirmed_barriers(sender)
+
+    thanks = bot.say("/feedback_useful", sender)
+    assert "glad it helps" in texts(thanks)
+    [(strategy_ids, useful)] = records(bot).feedback(sender)
+    assert useful and len(strategy_ids) == 3
+
+
+def test_the_user_corrects_the_reading_by_picking_a_barrier(bot, sender):
+    bot.say(DESCRIPTION, sender)
+    choices = bot.say("no, not really", sender)
+    assert len(payloads(choices)) == 13
+    picked = bot.say('/choose_barrier{"barrier":"team_working"}', sender)
+    team = KnowledgeStore(create_engine_for(bot.env["DATABASE_URL"])).get_barrier("team_working").name.lower()
+    assert team in texts(picked).lower() and len(cards(picked)) == 3
+    assert records(bot).confirmed_barriers(sender)[-1] == "team_working"
+
+
+def test_a_tool_question_mid_conversation_is_answered_and_the_conversation_resumes(bot, sender):
+    bot.say(DESCRIPTION, sender)
+    answer = bot.say("what is a driver diagram?", sender)
+    assert texts(answer).startswith("**Driver diagram**")
+    assert "Back to your project." in texts(answer) and "/affirm" in payloads(answer)
+    assert len(cards(bot.say("yes", sender))) == 3
+
+
+def test_what_was_already_tried_is_never_suggested_again(bot, sender):
+    bot.say("we have no protected time for the project, everyone is too busy on the wards", sender)
+    first = bot.say("yes", sender)
+    assert cards(first)
+    noted = bot.say("we already tried protected time", sender)
+    assert "I'll leave out" in texts(noted)
+    title = KnowledgeStore(create_engine_for(bot.env["DATABASE_URL"])).get_strategy("protected_time_for_qi").title
+    later = bot.say("any other ideas?", sender)
+    assert cards(later) and title not in texts(later)
+
+
+def test_bad_input_always_gets_a_polite_useful_reply(bot, sender):
+    for message, expected in [
+        ("🙂🙂", "emoji"),
+        ("Les médecins ne veulent pas participer au projet", "English"),
+        ("what's the dose of amoxicillin for a child?", "outside what I can help with"),
+    ]:
+        assert expected in texts(bot.say(message, sender)), message
+    assert texts(bot.say("asdkjh qwe zxcvb", sender)).strip()
+
+
+def test_an_empty_or_huge_message_never_crashes_or_lights_every_barrier(bot, sender):
+    assert texts(bot.say("   ", sender)).strip()
+    huge = ("The consultants won't engage and we have no time. " * 500)[:20000]
+    reply = bot.say(huge, sender)
+    assert "long message" in texts(reply)
+    assert texts(reply).count(",") + texts(reply).count(" and ") < 6  # a few barriers, not thirteen
+
+
+def test_malformed_requests_to_the_webhook_are_refused_cleanly(bot):
+    for body in (b"not json", b"{}", json.dumps({"sender": "x"}).encode()):
+        status, _ = bot.post_raw(body)
+        assert status in (200, 400), body
+    assert bot.say("hello", "after-malformed")  # the server is still answering
+
+
+def test_a_restart_of_the_rasa_server_loses_nothing(bot, sender):
+    bot.say("we never have time, the rota is impossible", sender)
+    first = cards(bot.say("yes", sender))
+    bot.restart_rasa()
+    later = bot.say("any other ideas?", sender)
+    assert cards(later), texts(later)
+    assert not set(cards(later)) & set(first)

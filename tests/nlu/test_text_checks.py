@@ -1,0 +1,35 @@
+"""What counts as readable input, and how long input is cut."""
+
+from __future__ import annotations
+
+import pytest
+
+from qi_coach.nlu import text_checks as tc
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("", tc.EMPTY), ("   \n\t ", tc.EMPTY), ("\x00\x07", tc.EMPTY),
+    ("🙂🙂👍", tc.NO_WORDS), ("???!!!", tc.NO_WORDS),
+    ("hola, no tenemos tiempo para el proyecto", tc.NOT_ENGLISH),
+    ("Die Ärzte wollen nicht mitmachen und es gibt keine Zeit", tc.NOT_ENGLISH),
+    ("我们没有时间做这个项目", tc.NOT_ENGLISH),
+    ("the consultants won't come", tc.OK), ("no time", tc.OK), ("PDSA", tc.OK), ("5", tc.OK),
+    ("the Ärzte problem is that nobody has time", tc.OK),
+    ("word " * 400, tc.TRUNCATED),
+])
+def test_quality(text, expected):
+    assert tc.quality(text) == expected
+
+
+def test_truncate_cuts_at_a_word_boundary_within_the_limit():
+    text = "staff " * 1000
+    cut = tc.truncate(text)
+    assert len(cut) <= tc.MAX_CHARS and cut.endswith("staff") and not cut.endswith(" ")
+
+
+def test_truncate_leaves_short_text_alone():
+    assert tc.truncate("no time") == "no time"
+
+
+def test_clean_collapses_whitespace_and_drops_control_characters():
+    assert tc.clean("no\x00 time\r\n\r\n  at all") == "no time at all"
