@@ -40,7 +40,7 @@ class ActionAssessBarriers(CoachAction):
         events: list[EventType] = [SlotSet(s.LEVELS, levels)]
 
         if barriers and parse.get("barrier_assessment") == CONFIDENT:
-            names = [self.store.get_barrier(b["id"]).name for b in barriers]
+            names = [self.store.get_barrier(b["id"]).in_short for b in barriers]
             dispatcher.utter_message(text=note + render.reflect_barriers(names), buttons=render.confirm_buttons())
             return events + [SlotSet(s.BARRIERS_PROPOSED, barriers), SlotSet(s.AWAITING, s.BARRIER_CONFIRMATION)]
 

@@ -2,7 +2,8 @@
 
 Plain functions that turn store answers into text and buttons, so every action formats the
 same way and tests can check the wording without a dialogue. Text uses light Markdown
-(bold, numbered lists); channels render or strip it.
+(bold, numbered lists); channels render or strip it. No blank lines inside a message: Rasa's
+output channels split a message there into several bubbles.
 """
 
 from __future__ import annotations
@@ -31,12 +32,10 @@ def sources_line(sources: tuple[SourceRef, ...]) -> str:
     return "; ".join(s.short for s in sources)
 
 
-def reflect_barriers(names: list[str]) -> str:
-    """The bot's reading of the description, in the user's terms, as a question."""
-    lowered = [n[0].lower() + n[1:] for n in names]
-    verb = "is" if len(names) == 1 else "are"
-    noun = "block" if len(names) == 1 else "blocks"
-    return f"It sounds like **{join_words(lowered)}** {verb} the main {noun}. Is that right?"
+def reflect_barriers(phrases: list[str]) -> str:
+    """The bot's reading of the description, in plain words, as a question."""
+    verb, noun = ("is", "block") if len(phrases) == 1 else ("are", "blocks")
+    return f"It sounds like **{join_words(phrases)}** {verb} the main {noun}. Is that right?"
 
 
 def confirm_buttons() -> list[dict]:
@@ -50,7 +49,7 @@ def strategy_card(index: int, rec: Recommendation) -> str:
         f"{rec.summary}\n"
         f"*Why it helps:* {first_sentence(rec.why_it_works)}\n"
         f"*First step:* {rec.first_step}{tool}\n"
-        f"*Evidence:* {rec.evidence_label} ({sources_line(rec.sources)})"
+        f"*Evidence:* {rec.evidence_label}; {sources_line(rec.sources)}"
     )
 
 
@@ -62,20 +61,20 @@ def strategy_details(info: StrategyInfo) -> str:
     cautions = "\n".join(f"- {c}" for c in info.cautions)
     tools = ", ".join(t.name for t in info.tools) or "none in particular"
     return (
-        f"**{info.title}**\n{info.summary}\n\n"
-        f"*Why it works:* {info.why_it_works}\n\n"
-        f"*Steps:*\n{numbered(info.steps)}\n\n"
-        f"*Watch out for:*\n{cautions}\n\n"
+        f"**{info.title}**\n{info.summary}\n"
+        f"*Why it works:* {info.why_it_works}\n"
+        f"*Steps:*\n{numbered(info.steps)}\n"
+        f"*Watch out for:*\n{cautions}\n"
         f"*Tools:* {tools}\n"
-        f"*Evidence:* {info.evidence_label} ({sources_line(info.sources)})"
+        f"*Evidence:* {info.evidence_label}; {sources_line(info.sources)}"
     )
 
 
 def tool_card(tool: ToolInfo) -> str:
     return (
-        f"**{tool.name}**\n{tool.what_it_is}\n\n"
-        f"*When to use it:* {tool.when_to_use}\n\n"
-        f"*How:*\n{numbered(tool.how_to_use)}\n\n"
+        f"**{tool.name}**\n{tool.what_it_is}\n"
+        f"*When to use it:* {tool.when_to_use}\n"
+        f"*How:*\n{numbered(tool.how_to_use)}\n"
         f"*Time:* {tool.time_needed}\n"
         f"*Who to involve:* {tool.who_to_involve}\n"
         f"*Sources:* {sources_line(tool.sources)}"

@@ -18,7 +18,7 @@ def resume(dispatcher: CollectingDispatcher, tracker: Tracker, store: KnowledgeS
     if awaiting == s.BARRIER_CONFIRMATION:
         proposed = [b["id"] for b in slot_list(tracker, s.BARRIERS_PROPOSED) if b.get("id") in BARRIER_IDS]
         if proposed:
-            names = [store.get_barrier(b).name for b in proposed]
+            names = [store.get_barrier(b).in_short for b in proposed]
             dispatcher.utter_message(text="Back to your project. " + render.reflect_barriers(names),
                                      buttons=render.confirm_buttons())
     elif awaiting in (s.CLARIFICATION, s.BARRIER_CHOICE, s.BARRIER_ADDITION):

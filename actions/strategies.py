@@ -39,7 +39,7 @@ class ActionSuggestStrategies(CoachAction):
         exclude = set(slot_list(tracker, s.TRIED_STRATEGIES)) | set(shown)
         recs = self._recommend(weights, slot_list(tracker, s.LEVELS), exclude)
 
-        names = [self.store.get_barrier(b).name.lower() for b in confirmed]
+        names = [self.store.get_barrier(b).in_short for b in confirmed]
         if not recs:
             dispatcher.utter_message(
                 text=f"I've no new strategies left for {render.join_words(names)}. "

@@ -18,8 +18,9 @@ from knowledge import models
 from knowledge.matching import normalise
 from knowledge.validate import CONTENT_DIR, Content, check_content
 
-#: Bump when the curated tables change shape, so a load rewrites content made by older code.
-SCHEMA_VERSION = "1"
+#: Bump when the curated tables change shape: the next load drops and recreates them (they
+#: hold only content, rebuilt from YAML on every load; user tables are never touched).
+SCHEMA_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ def load_content(engine: Engine, root: Path = CONTENT_DIR, *, force: bool = Fals
         ).scalar()
         if last == content_hash and not force:
             return LoadReport(changed=False, counts=content.counts(), content_hash=content_hash)
+        if last is not None and not last.startswith(f"{SCHEMA_VERSION}:"):
+            # Curated tables of an older shape: they hold nothing but content, so rebuild them.
+            for table in models.CURATED_TABLES:
+                table.drop(conn, checkfirst=True)
+            models.Base.metadata.create_all(conn, tables=models.CURATED_TABLES)
         for table in models.CURATED_TABLES:
             conn.execute(delete(table))
         _insert(conn, content)
@@ -79,7 +85,8 @@ def _insert(conn: Connection, content: Content) -> None:
         for s in content.sources
     ])
     _rows(conn, models.Barrier, [
-        {"id": b.id, "position": i, "name": b.name, "description": b.description, "cues": b.cues}
+        {"id": b.id, "position": i, "name": b.name, "in_short": b.in_short, "description": b.description,
+         "cues": b.cues}
         for i, b in enumerate(content.barriers)
     ])
     _rows(conn, models.BarrierLevel, [

@@ -56,6 +56,7 @@ class Barrier(Base):
     id = Column(String(60), primary_key=True)
     position = Column(Integer, nullable=False)  # the taxonomy's order
     name = Column(Text, nullable=False)
+    in_short = Column(Text, nullable=False)  # the barrier named inside a sentence
     description = Column(Text, nullable=False)
     cues = Column(JSON, nullable=False)
 

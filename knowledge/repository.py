@@ -72,7 +72,7 @@ class SourceRef:
     @property
     def short(self) -> str:
         """The label, with the seed's file name for seed documents."""
-        return f"{self.label} ({self.file})" if self.file else self.label
+        return f"{self.label}, {self.file}" if self.file else self.label
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ class ToolRef:
 class BarrierInfo:
     id: str
     name: str
+    in_short: str  # "finding the time": how a sentence names it
     description: str
     cues: tuple[str, ...]
     levels: tuple[str, ...]
@@ -391,7 +392,7 @@ class KnowledgeStore:
             ids = [r.id for r in rows]
             sources = self._sources(conn, models.BarrierSource, models.BarrierSource.barrier_id, ids)
         return [
-            BarrierInfo(r.id, r.name, r.description, tuple(r.cues),
+            BarrierInfo(r.id, r.name, r.in_short, r.description, tuple(r.cues),
                         tuple(sorted(levels[r.id], key=LEVEL_IDS.index)), sources[r.id])
             for r in rows
         ]

@@ -89,6 +89,7 @@ class Item(BaseModel):
 
 class Barrier(Item):
     name: Text
+    in_short: constr(strip_whitespace=True, min_length=3, max_length=50)
     description: Text
     cues: conlist(Text, min_items=3)
     levels: conlist(Level, min_items=1)

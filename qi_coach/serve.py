@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -104,6 +105,12 @@ def wait_until_ready(processes: list[subprocess.Popen], rasa_port: int = RASA_PO
         time.sleep(0.5)
 
 
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((HOST, port)) == 0
+
+
 def send(text: str, sender: str, rasa_port: int = RASA_PORT) -> list[dict]:
     """One user message through the REST channel; the bot's replies."""
     body = json.dumps({"sender": sender, "message": text}).encode()
@@ -151,9 +158,22 @@ def show(replies: list[dict], buttons: list[dict]) -> None:
             print(f"   {len(buttons)}. {b['title']}")
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Stop cleanly on Ctrl-C, on `kill`, and when the terminal closes; and even when started
+    # from a shell that ignores SIGINT (a background job), which Python would inherit.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     if not MODEL.exists():
         print(f"No trained model at {MODEL}: run `make run`, which trains it.", file=sys.stderr)
+        return 1
+    busy = [port for port in (ACTIONS_PORT, RASA_PORT) if port_in_use(port)]
+    if busy:
+        print(f"error: port {', '.join(map(str, busy))} on {HOST} is already in use (is qi-coach already "
+              "running?). Stop it, or set QI_COACH_RASA_PORT / QI_COACH_ACTIONS_PORT.", file=sys.stderr)
         return 1
     print(f"Starting the action server (:{ACTIONS_PORT}) and the Rasa server (:{RASA_PORT}) on {HOST}; "
           f"logs in {LOGS} ...", flush=True)

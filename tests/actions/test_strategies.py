@@ -22,7 +22,7 @@ def test_three_strategies_each_with_why_first_step_tool_and_source(store):
     assert len(shown) == 3
     for card in shown:
         assert "*Why it helps:*" in card and "*First step:*" in card and "*Evidence:*" in card
-        assert re.search(r"\(.*(\d{4}|n\.d\.).*\)", card), card  # a dated source
+        assert re.search(r"\*Evidence:\* [a-z ]+; .*(\d{4}|n\.d\.)", card), card  # level, then a dated source
     expected = [r.strategy_id for r in store.recommend({"time_pressure": 0.9, "process_burden": 0.7})]
     assert out.slot("last_strategies") == expected
     assert out.slot("shown_strategies") == expected

@@ -34,7 +34,7 @@ def test_the_open_question_is_asked_again_after_a_tool_answer(store):
     out = run_action(ActionExplainTool(store), text="what's a PDSA?", intent="ask_tool",
                      entities=[entity("qi_tool", "pdsa_cycle")], slots=slots)
     assert out.texts[-1].startswith("Back to your project.")
-    assert store.get_barrier("time_pressure").name.lower() in out.texts[-1].lower()
+    assert store.get_barrier("time_pressure").in_short in out.texts[-1]
     assert out.messages[-1]["buttons"][0]["payload"] == "/affirm"
 
 
@@ -44,3 +44,12 @@ def test_the_open_question_is_asked_again_after_a_tool_answer(store):
 def test_unreadable_input_gets_a_useful_reply(store, quality, expected):
     out = run_action(ActionHandleUnreadable(store), intent="unreadable_input", parse={"input_quality": quality})
     assert expected in out.text
+
+
+def test_no_reply_has_a_blank_line_that_a_channel_would_split_into_bubbles(store):
+    from actions import render
+
+    texts = [render.tool_card(store.get_tool(t)) for t in ("driver_diagram", "pdsa_cycle", "hfmea")]
+    texts += [render.strategy_details(store.get_strategy(s)) for s in ("co_design_with_clinicians", "springboard_team")]
+    texts += [render.strategy_card(i, r) for i, r in enumerate(store.recommend({"team_working": 0.9}, limit=None), 1)]
+    assert all("\n\n" not in t for t in texts)

@@ -114,3 +114,14 @@ def test_records_refuse_what_they_cannot_store(engine):
         records.record_feedback("  ", ["piggyback_existing_meetings"], useful=False)
     with pytest.raises(ValueError, match="name the strategies"):
         records.record_feedback("conv-1", [], useful=False)
+
+
+def test_curated_tables_of_an_older_shape_are_rebuilt_and_user_records_kept(engine, monkeypatch):
+    monkeypatch.setattr(load_module, "SCHEMA_VERSION", "0")
+    load_content(engine)
+    UserRecords(engine).record_feedback("conv-old", ["give_time_back"], useful=True)
+    monkeypatch.undo()
+    report = load_content(engine)
+    assert report.changed and report.content_hash.startswith(f"{load_module.SCHEMA_VERSION}:")
+    assert KnowledgeStore(engine).get_barrier("time_pressure").in_short == "finding the time"
+    assert UserRecords(engine).feedback("conv-old") == [(["give_time_back"], True)]
