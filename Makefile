@@ -27,11 +27,12 @@ SPACY_INPUTS := knowledge/content/entities.yml knowledge/content/tools.yml \
 	qi_coach/spacy_pipeline.py qi_coach/spacy_components.py
 SPACY := $(VENV)/.spacy-pipeline
 
-.PHONY: help install knowledge spacy train run test lint validate test-stories bench constraints clean
+.PHONY: help install knowledge spacy train run test lint validate test-stories eval bench constraints clean
 
 help:
 	@echo "make run    set everything up and start qi-coach"
 	@echo "make test   set everything up and run every test"
+	@echo "make eval   evaluate barrier classification (report in reports/eval/)"
 	@echo "make bench  benchmarks (knowledge store query speed)"
 	@echo "make train  train the model if its inputs changed (make run does this)"
 
@@ -90,6 +91,10 @@ test-stories: $(MODEL)
 
 lint: install
 	$(BIN)/ruff check .
+
+# Cross-validation, the frozen held-out set and both baselines; report in reports/eval/.
+eval: $(MODEL)
+	$(BIN)/qi-coach eval $(EVAL_ARGS)
 
 bench: knowledge
 	$(PY) bench/bench_recommend.py $(BENCH_ARGS)

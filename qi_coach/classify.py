@@ -51,7 +51,7 @@ def read_text(line: str) -> str:
     return line.rstrip("\r\n")
 
 
-def classify_stream(model: Path, lines: IO[str], out: IO[str]) -> int:
+def classify_stream(model: Path, lines: IO[str], out: IO[str], with_intent: bool = False) -> int:
     """Classify every line; returns the number of lines that could not be read.
 
     Rasa logs to standard output; everything it prints goes to standard error here, so
@@ -64,10 +64,10 @@ def classify_stream(model: Path, lines: IO[str], out: IO[str]) -> int:
 
         configure_structlog(logging.WARNING)
         agent = Agent.load(str(model))
-        return _classify_lines(agent, lines, out)
+        return _classify_lines(agent, lines, out, with_intent)
 
 
-def _classify_lines(agent, lines: IO[str], out: IO[str]) -> int:
+def _classify_lines(agent, lines: IO[str], out: IO[str], with_intent: bool) -> int:
     loop = asyncio.new_event_loop()
     errors = 0
     try:
@@ -80,11 +80,10 @@ def _classify_lines(agent, lines: IO[str], out: IO[str]) -> int:
                 out.write(json.dumps({"text": line.rstrip(), "error": str(exc), "barriers": [], "levels": []}) + "\n")
                 continue
             parsed = loop.run_until_complete(agent.parse_message(text)) if text.strip() else {}
-            out.write(json.dumps({
-                "text": text,
-                "barriers": parsed.get("barriers", []),
-                "levels": parsed.get("levels", []),
-            }, ensure_ascii=False) + "\n")
+            result = {"text": text, "barriers": parsed.get("barriers", []), "levels": parsed.get("levels", [])}
+            if with_intent:
+                result["intent"] = (parsed.get("intent") or {}).get("name")
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
             out.flush()
     finally:
         loop.close()

@@ -117,8 +117,19 @@ def cmd_classify(args: argparse.Namespace) -> int:
     except NoModel as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    errors = classify_stream(model, sys.stdin, sys.stdout)
+    errors = classify_stream(model, sys.stdin, sys.stdout, with_intent=args.with_intent)
     return 1 if errors else 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from qi_coach.evaluation.harness import HeldoutChanged, main
+
+    try:
+        return main(args.folds, args.repeats, args.limit, args.skip_cv, Path(args.out),
+                    Path(args.model) if args.model else None)
+    except HeldoutChanged as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_spacy_build(args: argparse.Namespace) -> int:
@@ -164,7 +175,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Reads one description per line (plain text, or JSON with a 'text' field) and writes "
                     "one JSON object per line with its barriers and levels, using the trained model.")
     classify.add_argument("--model", help="model archive (default: models/qi-coach.tar.gz)")
+    classify.add_argument("--with-intent", action="store_true", help="also give each line's intent")
     classify.set_defaults(func=cmd_classify)
+
+    evaluate = commands.add_parser("eval", help="evaluate barrier classification (writes reports/eval/)")
+    evaluate.add_argument("--folds", type=int, default=5)
+    evaluate.add_argument("--repeats", type=int, default=1)
+    evaluate.add_argument("--limit", type=int, help="use a random sample of the training data (smoke runs)")
+    evaluate.add_argument("--skip-cv", action="store_true", help="held-out set only")
+    evaluate.add_argument("--out", default="reports/eval")
+    evaluate.add_argument("--model", help="model archive for the held-out set (default: the current one)")
+    evaluate.set_defaults(func=cmd_eval)
 
     spacy_cmd = commands.add_parser("spacy", help="the project's own spaCy pipeline")
     spacy_sub = spacy_cmd.add_subparsers(dest="action", required=True)
