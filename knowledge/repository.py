@@ -379,16 +379,22 @@ class KnowledgeStore:
 
     def get_barrier(self, barrier_id: str) -> BarrierInfo:
         """One barrier of the taxonomy. Raises ``StoreError`` for an unknown id."""
-        found = [b for b in self.barriers() if b.id == barrier_id]
+        found = self.barriers([barrier_id])
         if not found:
             raise StoreError(f"no barrier has id '{barrier_id}'")
         return found[0]
 
-    def barriers(self) -> list[BarrierInfo]:
-        """All barriers, in the taxonomy's order."""
+    def barriers(self, only: Iterable[str] | None = None) -> list[BarrierInfo]:
+        """All barriers (or ``only`` these ids), in the taxonomy's order."""
+        query = select(models.Barrier).order_by(models.Barrier.position)
+        level_query = select(models.BarrierLevel.barrier_id, models.BarrierLevel.level)
+        if only is not None:
+            wanted = list(only)
+            query = query.where(models.Barrier.id.in_(wanted))
+            level_query = level_query.where(models.BarrierLevel.barrier_id.in_(wanted))
         with self.engine.connect() as conn:
-            rows = conn.execute(select(models.Barrier).order_by(models.Barrier.position)).all()
-            levels = _grouped(conn.execute(select(models.BarrierLevel.barrier_id, models.BarrierLevel.level)))
+            rows = conn.execute(query).all()
+            levels = _grouped(conn.execute(level_query))
             ids = [r.id for r in rows]
             sources = self._sources(conn, models.BarrierSource, models.BarrierSource.barrier_id, ids)
         return [

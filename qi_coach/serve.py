@@ -40,25 +40,24 @@ def server_environment() -> dict[str, str]:
 
 def start_actions(env: dict | None = None, port: int = ACTIONS_PORT, logs: Path = LOGS) -> subprocess.Popen:
     """The action server, in its own process group, logging to ``logs/actions.log``."""
-    logs.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(
-        [str(Path(sys.executable).parent / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
-        cwd=PROJECT_ROOT, env=env or server_environment(), stdout=open(logs / "actions.log", "ab"),
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    return _start([str(Path(sys.executable).parent / "rasa"), "run", "actions", "--actions", "actions",
+                   "--port", str(port)], env, logs / "actions.log")
 
 
 def start_rasa(model: Path = MODEL, endpoints: Path | None = None, env: dict | None = None,
                port: int = RASA_PORT, logs: Path = LOGS) -> subprocess.Popen:
     """The Rasa server (no HTTP API, loopback only), logging to ``logs/rasa.log``."""
-    logs.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(
-        [str(Path(sys.executable).parent / "rasa"), "run", "--model", str(model), "--interface", HOST,
-         "--port", str(port), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-         "--endpoints", str(endpoints or PROJECT_ROOT / "endpoints.yml")],
-        cwd=PROJECT_ROOT, env=env or server_environment(), stdout=open(logs / "rasa.log", "ab"),
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    return _start([str(Path(sys.executable).parent / "rasa"), "run", "--model", str(model), "--interface", HOST,
+                   "--port", str(port), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+                   "--endpoints", str(endpoints or PROJECT_ROOT / "endpoints.yml")], env, logs / "rasa.log")
+
+
+def _start(command: list[str], env: dict | None, log: Path) -> subprocess.Popen:
+    """A server in its own process group (so stopping it stops its children), appending to ``log``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:  # the child keeps its own copy of the handle
+        return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env or server_environment(), stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def start_servers(model: Path = MODEL, endpoints: Path | None = None, env: dict | None = None,

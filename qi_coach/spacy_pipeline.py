@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -110,6 +109,3 @@ def build_and_install(force: bool = False) -> str:
     print(f"Installed {PIPELINE} {wanted}")
     return wanted
 
-
-def clean_build_dirs(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)

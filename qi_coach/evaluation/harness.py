@@ -194,20 +194,19 @@ def main(folds: int = 5, repeats: int = 1, limit: int | None = None, skip_cv: bo
     from qi_coach.evaluation.report import write_report
 
     started = time.monotonic()
-    examples = training_examples()
+    every_example = training_examples()
+    examples = every_example
     if limit:
         import random
 
-        examples = random.Random(7).sample(examples, min(limit, len(examples)))
+        examples = random.Random(7).sample(every_example, min(limit, len(every_example)))
     results: dict = {"folds": folds, "repeats": repeats, "examples": len(examples)}
     runs: dict[str, Run] = {}
     print(f"Evaluating barrier classification ({len(examples)} training examples)", flush=True)
     items = heldout()
     print(f"Held-out set: {len(items)} messages (hash verified); classifying with the current model ...", flush=True)
-    train_all = training_examples()
-    runs["heldout"] = evaluate_split(train_all, [i["text"] for i in items], [i["barriers"] for i in items],
+    runs["heldout"] = evaluate_split(every_example, [i["text"] for i in items], [i["barriers"] for i in items],
                                      resolve_model(str(model) if model else None))
-    runs["heldout"].styles = [i.get("style") for i in items]
     if not skip_cv:
         with tempfile.TemporaryDirectory(prefix="qi-eval-") as tmp:
             runs["cross_validation"] = cross_validate(examples, folds, repeats, Path(tmp),

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge import KnowledgeStore
@@ -73,5 +72,3 @@ def run_action(action, *, text: str = "", intent: str | None = None, entities: l
 def entity(kind: str, value: str) -> dict:
     return {"entity": kind, "value": value}
 
-
-__all__ = ["Outcome", "SlotSet", "entity", "run_action"]

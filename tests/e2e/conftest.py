@@ -8,7 +8,6 @@ these tests fail with a clear message rather than skip.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import urllib.request
 import uuid
@@ -105,5 +104,3 @@ def texts(replies: list[dict]) -> str:
 def payloads(replies: list[dict]) -> list[str]:
     return [b["payload"] for r in replies for b in r.get("buttons") or []]
 
-
-__all__ = ["Bot", "os", "payloads", "texts"]

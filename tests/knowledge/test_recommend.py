@@ -108,3 +108,11 @@ def test_nothing_asked_nothing_returned(store):
 def test_bad_requests_are_refused_clearly(store, kwargs, message):
     with pytest.raises(StoreError, match=message):
         store.recommend(**kwargs)
+
+
+def test_one_barrier_is_looked_up_by_id_and_an_unknown_id_is_refused(store):
+    barrier = store.get_barrier("staff_turnover")
+    assert barrier.id == "staff_turnover" and barrier.in_short and barrier.levels and barrier.sources
+    assert [b.id for b in store.barriers(["team_working", "time_pressure"])] == ["time_pressure", "team_working"]
+    with pytest.raises(StoreError, match="no barrier has id 'sadness'"):
+        store.get_barrier("sadness")
