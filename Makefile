@@ -21,6 +21,11 @@ PYTHON310 ?= $(shell if python3.10 -c '' >/dev/null 2>&1; then command -v python
 
 CONTENT := $(shell find knowledge/content -name '*.yml' 2>/dev/null)
 NLU_DATA := $(shell find data -name '*.yml' 2>/dev/null)
+# Timestamps miss a deleted data file, so the list of data files is itself a prerequisite:
+# it is rewritten (and so makes the model stale) only when a file is added or removed.
+DATA_LIST := var/.training-files
+$(shell mkdir -p var && find data -name '*.yml' | sort > $(DATA_LIST).new && \
+	(cmp -s $(DATA_LIST).new $(DATA_LIST) || mv $(DATA_LIST).new $(DATA_LIST)); rm -f $(DATA_LIST).new)
 MODEL := models/qi-coach.tar.gz
 # The spaCy pipeline is rebuilt when the names it matches or its code change.
 SPACY_INPUTS := knowledge/content/entities.yml knowledge/content/tools.yml \
@@ -65,7 +70,8 @@ spacy: $(SPACY)
 
 # Rasa 3.6 writes a new archive on every `rasa train` and fingerprints a spaCy pipeline by
 # its name only, so Make decides: retrain only when what the model is made of changed.
-$(MODEL): $(SPACY) config.yml domain.yml $(NLU_DATA) knowledge/content/entities.yml $(wildcard qi_coach/nlu/*.py)
+$(MODEL): $(SPACY) config.yml domain.yml $(NLU_DATA) $(DATA_LIST) knowledge/content/entities.yml \
+		$(wildcard qi_coach/nlu/*.py)
 	@echo "==> Training the model (about 1-2 minutes)"
 	$(BIN)/rasa train --fixed-model-name qi-coach --out models
 	@touch $@
