@@ -154,19 +154,14 @@ def _parse_items(
     model: type[BaseModel],
     display: str,
     problems: list[Problem],
-    siblings: frozenset[str] = frozenset(),
-) -> list[tuple[BaseModel, int]]:
-    """Items under ``key`` in one file, each checked against its schema. ``siblings`` are
-    the other top-level keys that file may hold (they are parsed on their own)."""
+) -> list[BaseModel]:
+    """Items under ``key`` in one file, each checked against its schema."""
     if raw is None:
         problems.append(Problem(display, f"the file is empty; expected a top-level '{key}:' list"))
         return []
     if not isinstance(raw, dict) or key not in raw:
         problems.append(Problem(display, f"expected a top-level '{key}:' list"))
         return []
-    extra = sorted(set(raw) - {key} - siblings, key=str)
-    if extra and key == min({key} | siblings):  # reported once per file
-        problems.append(Problem(display, f"unknown top-level key(s): {', '.join(map(str, extra))}"))
     items = raw[key]
     if not isinstance(items, list):
         problems.append(Problem(display, f"'{key}' must be a list of items"))
@@ -180,7 +175,7 @@ def _parse_items(
             problems.append(Problem(display, "each item must be a mapping of fields", label))
             continue
         try:
-            parsed.append((model.parse_obj(item), index))
+            parsed.append(model.parse_obj(item))
         except ValidationError as exc:
             for error in exc.errors():
                 message = error["msg"]
@@ -233,12 +228,12 @@ def read_content(root: Path = CONTENT_DIR) -> Content:
             raw = _read_yaml(path, shown, problems)
             if raw is None and problems and problems[-1].file == shown:
                 continue
-            keys = frozenset(models_by_key)
+            if isinstance(raw, dict):
+                extra = sorted(set(raw) - set(models_by_key), key=str)
+                if extra:
+                    problems.append(Problem(shown, f"unknown top-level key(s): {', '.join(map(str, extra))}"))
             for key, model in models_by_key.items():
-                if len(keys) > 1 and isinstance(raw, dict) and key not in raw:
-                    problems.append(Problem(shown, f"expected a top-level '{key}:' list"))
-                    continue
-                for item, _ in _parse_items(raw, key, model, shown, problems, keys - {key}):
+                for item in _parse_items(raw, key, model, shown, problems):
                     getattr(content, key).append(item)
                     ident = item.seed if key == "coverage" else item.id
                     content.locations[(key, ident)].append(shown)

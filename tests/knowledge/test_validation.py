@@ -195,3 +195,19 @@ def test_cli_load_then_recommend_and_refuse_bad_input(tmp_path):
     assert bad.returncode == 2 and "unknown barrier id 'sadness'" in bad.stderr
     none = _cli("knowledge", "tool", "xyzzy", database=database)
     assert none.returncode == 1 and "No tool in the library matches 'xyzzy'" in none.stdout
+
+
+def test_an_unknown_top_level_key_is_reported_once(content_copy):
+    content_copy.edit("entities.yml", lambda data: data.update(rolez=[]))
+    with pytest.raises(ContentError) as caught:
+        check_content(content_copy.root)
+    messages = [str(p) for p in caught.value.problems]
+    assert messages == ["knowledge/content/entities.yml: unknown top-level key(s): rolez"]
+
+
+def test_a_missing_list_in_a_file_of_several_is_named(content_copy):
+    content_copy.edit("entities.yml", lambda data: data.pop("settings"))
+    with pytest.raises(ContentError) as caught:
+        check_content(content_copy.root)
+    assert [str(p) for p in caught.value.problems] == [
+        "knowledge/content/entities.yml: expected a top-level 'settings:' list"]
