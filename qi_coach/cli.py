@@ -126,7 +126,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     try:
         return main(args.folds, args.repeats, args.limit, args.skip_cv, Path(args.out),
-                    Path(args.model) if args.model else None)
+                    Path(args.model) if args.model else None, compare=not args.no_compare)
     except HeldoutChanged as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -185,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--skip-cv", action="store_true", help="held-out set only")
     evaluate.add_argument("--out", default="reports/eval")
     evaluate.add_argument("--model", help="model archive for the held-out set (default: the current one)")
+    evaluate.add_argument("--no-compare", action="store_true",
+                          help="skip the alternative pipeline configurations (faster)")
     evaluate.set_defaults(func=cmd_eval)
 
     spacy_cmd = commands.add_parser("spacy", help="the project's own spaCy pipeline")

@@ -6,7 +6,9 @@
    ``qi-coach classify --model``: the figures are those of the real pipeline.
 2. The frozen held-out file ``tests/eval/heldout.jsonl`` (never trained on; its SHA-256 is
    checked against ``tests/eval/heldout.sha256``), classified by the current model.
-3. The same splits scored by two baselines (``baselines.py``), side by side.
+3. The same splits scored by two baselines (``baselines.py``), side by side, and by the
+   alternative configurations of the pipeline in ``VARIANTS`` (each trained the same way), so
+   the report shows that the configuration kept in ``config.yml`` earns its place.
 4. ``reports/eval/``: ``summary.md``, ``metrics.json``, ``confusion.png`` and ``errors.md``.
 """
 
@@ -19,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -141,12 +143,42 @@ class Run:
 PIPELINE = "qi-coach pipeline"
 
 
+def _without(component: str) -> Callable[[dict], dict]:
+    def variant(config: dict) -> dict:
+        pipeline = [c for c in config["pipeline"] if not c["name"].endswith(component)]
+        if len(pipeline) == len(config["pipeline"]):
+            raise ValueError(f"config.yml has no {component} to leave out")
+        return {**config, "pipeline": pipeline}
+
+    return variant
+
+
+# Alternatives to the kept configuration, scored beside it: name -> how to derive it from config.yml.
+VARIANTS: dict[str, Callable[[dict], dict]] = {
+    "alternative: n-grams only (no sentence embedding)": _without("SentenceEmbeddingFeaturizer"),
+}
+
+
+def variant_configs(folder: Path, config: Path = CONFIG, names: Sequence[str] | None = None) -> dict[str, Path]:
+    """Write each alternative configuration (derived from ``config``) into ``folder``."""
+    base = yaml.safe_load(config.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for i, name in enumerate(VARIANTS if names is None else names):
+        path = folder / f"variant{i}.yml"
+        path.write_text(yaml.safe_dump(VARIANTS[name](base), sort_keys=False))
+        out[name] = path
+    return out
+
+
 def evaluate_split(train: Sequence[Example], test_texts: list[str], test_truths: list[list[str]],
-                   model: Path) -> Run:
+                   model: Path, variant_models: dict[str, Path] | None = None) -> Run:
     run = Run(list(test_texts), [list(t) for t in test_truths])
     results = classify(model, test_texts)
     run.predicted[PIPELINE] = [r["barriers"] for r in results]
     run.predicted_intents = [r.get("intent") for r in results]
+    for name, variant_model in (variant_models or {}).items():
+        run.predicted[name] = [r["barriers"] for r in classify(variant_model, test_texts)]
     for baseline in (KeywordBaseline(), TfidfBaseline()):
         baseline.fit([e.text for e in train], [e.barriers for e in train])
         run.predicted[baseline.name] = baseline.predict(test_texts)
@@ -154,7 +186,8 @@ def evaluate_split(train: Sequence[Example], test_texts: list[str], test_truths:
 
 
 def cross_validate(examples: list[Example], folds: int, repeats: int, work: Path, config: Path = CONFIG,
-                   progress=print) -> Run:
+                   progress=print, variants: dict[str, Path] | None = None) -> Run:
+    """k-fold cross-validation of the pipeline (and of each variant config), baselines beside."""
     total = Run([], [])
     for repeat in range(repeats):
         fold_of = metrics.iterative_folds([e.barriers for e in examples], folds, seed=101 + repeat)
@@ -165,7 +198,9 @@ def cross_validate(examples: list[Example], folds: int, repeats: int, work: Path
             progress(f"  cross-validation repeat {repeat + 1}/{repeats}, fold {fold + 1}/{folds}: "
                      f"training on {len(train)}, testing on {len(test)} ...")
             model = train_nlu(train, work / f"r{repeat}f{fold}", f"fold{fold}", config)
-            run = evaluate_split(train, [e.text for e in test], [e.barriers for e in test], model)
+            variant_models = {name: train_nlu(train, work / f"r{repeat}f{fold}v{i}", f"fold{fold}", path)
+                              for i, (name, path) in enumerate((variants or {}).items())}
+            run = evaluate_split(train, [e.text for e in test], [e.barriers for e in test], model, variant_models)
             run.intents = [e.intent for e in test]
             total.extend(run)
             progress(f"    done in {time.monotonic() - started:.0f} s")
@@ -189,7 +224,7 @@ def summarise(run: Run) -> dict:
 
 
 def main(folds: int = 5, repeats: int = 1, limit: int | None = None, skip_cv: bool = False,
-         out: Path = PROJECT_ROOT / "reports" / "eval", model: Path | None = None) -> int:
+         out: Path = PROJECT_ROOT / "reports" / "eval", model: Path | None = None, compare: bool = True) -> int:
     from qi_coach.classify import resolve_model
     from qi_coach.evaluation.report import write_report
 
@@ -204,13 +239,19 @@ def main(folds: int = 5, repeats: int = 1, limit: int | None = None, skip_cv: bo
     runs: dict[str, Run] = {}
     print(f"Evaluating barrier classification ({len(examples)} training examples)", flush=True)
     items = heldout()
-    print(f"Held-out set: {len(items)} messages (hash verified); classifying with the current model ...", flush=True)
-    runs["heldout"] = evaluate_split(every_example, [i["text"] for i in items], [i["barriers"] for i in items],
-                                     resolve_model(str(model) if model else None))
-    if not skip_cv:
-        with tempfile.TemporaryDirectory(prefix="qi-eval-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="qi-eval-") as tmp:
+        variants = variant_configs(Path(tmp) / "configs") if compare else {}
+        held_models = {}
+        for i, (name, path) in enumerate(variants.items()):
+            print(f"Training the {name} on all the training data ...", flush=True)
+            held_models[name] = train_nlu(every_example, Path(tmp) / f"heldout-v{i}", "variant", path)
+        print(f"Held-out set: {len(items)} messages (hash verified); classifying with the current model ...",
+              flush=True)
+        runs["heldout"] = evaluate_split(every_example, [i["text"] for i in items], [i["barriers"] for i in items],
+                                         resolve_model(str(model) if model else None), held_models)
+        if not skip_cv:
             runs["cross_validation"] = cross_validate(examples, folds, repeats, Path(tmp),
-                                                      progress=lambda m: print(m, flush=True))
+                                                      progress=lambda m: print(m, flush=True), variants=variants)
     for name, run in runs.items():
         results[name] = summarise(run)
     results["seconds"] = round(time.monotonic() - started)

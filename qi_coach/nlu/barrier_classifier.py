@@ -4,15 +4,18 @@ Rasa's intents are single-label, so this is a component of the project's own. It
 every training example: ``describe_problem`` examples carry ``metadata: {barriers: [...]}``,
 and every other example (greetings, tool questions, out of scope...) is a negative for all 13.
 
-Model: one logistic regression per barrier over the pipeline's sparse sentence features
-(lemma and character n-grams from the CountVectorsFeaturizers), TF-IDF weighted and L2
-normalised so a long message is not "more" of every barrier. The decision threshold is not
-guessed: training runs k-fold cross-validation and keeps the threshold that maximises
-micro-F1 on the out-of-fold predictions (the grid, the chosen value and the figures are saved
-with the model in ``barrier_cv.json``).
+Model: one logistic regression per barrier over the pipeline's sentence features: the sparse
+ones (lemma and character n-grams from the CountVectorsFeaturizers), TF-IDF weighted and L2
+normalised so a long message is not "more" of every barrier, beside the dense ones (the
+sentence embedding), which carry meaning the n-grams miss. The decision thresholds are not
+guessed: training runs k-fold cross-validation and keeps the pair that maximises micro-F1 on
+the out-of-fold predictions (the grid, the chosen values and the figures are saved with the
+model in ``barrier_cv.json``). There are two because the questions differ: is this message
+about a barrier at all (the top barrier's threshold), and does it also describe another one
+(a further barrier must clear a threshold at least as high)?
 
 Output (added to every parse result):
-- ``barriers``: ``[{"id", "confidence"}]`` above the threshold, most confident first;
+- ``barriers``: ``[{"id", "confidence"}]`` above the thresholds, most confident first;
 - ``barrier_candidates``: the top three whatever their confidence, for clarifying questions;
 - ``barrier_assessment``: ``confident`` when the top barrier reaches the confidence at which
   cross-validated precision was at least 90%, ``unsure`` when something is there but below
@@ -68,23 +71,31 @@ def example_barriers(message: Message) -> list[str]:
     return list(labels)
 
 
-def sentence_features(messages: list[Message]) -> sp.csr_matrix:
-    """The sparse sentence-level features every featurizer before us produced."""
-    rows = []
+def sentence_features(messages: list[Message]) -> tuple[sp.csr_matrix, np.ndarray]:
+    """The sentence-level features every featurizer before us produced: sparse counts, dense vectors."""
+    rows, dense = [], []
     for message in messages:
         _, sentence = message.get_sparse_features(TEXT)
         rows.append(sp.csr_matrix(sentence.features) if sentence is not None else None)
+        _, vector = message.get_dense_features(TEXT)
+        dense.append(np.asarray(vector.features, dtype=np.float64).reshape(-1) if vector is not None else None)
     width = max((r.shape[1] for r in rows if r is not None), default=0)
-    return sp.vstack([r if r is not None else sp.csr_matrix((1, width)) for r in rows]).tocsr()
+    counts = sp.vstack([r if r is not None else sp.csr_matrix((1, width)) for r in rows]).tocsr()
+    dense_width = max((len(d) for d in dense if d is not None), default=0)
+    vectors = np.vstack([d if d is not None else np.zeros(dense_width) for d in dense]) if dense_width \
+        else np.zeros((len(messages), 0))
+    return counts, vectors
 
 
 class LinearBarrierModel:
-    """TF-IDF weighting, L2 norm, then one logistic regression per barrier."""
+    """TF-IDF weighting and L2 norm of the counts, the dense vectors beside them, then one
+    logistic regression per barrier."""
 
     def __init__(self, idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray, threshold: float,
-                 confident: float = 1.0):
+                 confident: float = 1.0, threshold_more: float | None = None):
         self.idf, self.coef, self.intercept = idf, coef, intercept
         self.threshold, self.confident = float(threshold), float(confident)
+        self.threshold_more = float(threshold if threshold_more is None else threshold_more)
 
     @staticmethod
     def weigh(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
@@ -99,12 +110,17 @@ class LinearBarrierModel:
         df = np.asarray((counts > 0).sum(axis=0)).ravel()
         return np.log((1 + counts.shape[0]) / (1 + df)) + 1.0
 
+    @staticmethod
+    def _design(weighted: sp.csr_matrix, dense: np.ndarray) -> sp.csr_matrix:
+        return sp.hstack([weighted, sp.csr_matrix(dense)]).tocsr() if dense.shape[1] else weighted
+
     @classmethod
-    def fit(cls, counts: sp.csr_matrix, labels: np.ndarray, c: float, threshold: float = 0.5) -> LinearBarrierModel:
+    def fit(cls, counts: sp.csr_matrix, dense: np.ndarray, labels: np.ndarray, c: float,
+            threshold: float = 0.5) -> LinearBarrierModel:
         from sklearn.linear_model import LogisticRegression
 
         idf = cls.fit_idf(counts)
-        x = cls.weigh(counts, idf)
+        x = cls._design(cls.weigh(counts, idf), dense)
         coef = np.zeros((labels.shape[1], x.shape[1]))
         intercept = np.zeros(labels.shape[1])
         for j in range(labels.shape[1]):
@@ -117,27 +133,43 @@ class LinearBarrierModel:
             coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
         return cls(idf, coef, intercept, threshold)
 
-    def predict_proba(self, counts: sp.csr_matrix) -> np.ndarray:
-        width = self.idf.shape[0]
+    def predict_proba(self, counts: sp.csr_matrix, dense: np.ndarray) -> np.ndarray:
+        width, dense_width = self.idf.shape[0], self.coef.shape[1] - self.idf.shape[0]
         if counts.shape[1] != width:  # defensive: a featurizer vocabulary that changed shape
             counts = sp.csr_matrix(counts)[:, :width] if counts.shape[1] > width else sp.hstack(
                 [counts, sp.csr_matrix((counts.shape[0], width - counts.shape[1]))]).tocsr()
-        scores = self.weigh(counts, self.idf) @ self.coef.T + self.intercept
+        if dense.shape[1] != dense_width:
+            raise ValueError(f"the barrier model was trained with {dense_width} dense features, "
+                             f"the pipeline gave {dense.shape[1]}: retrain the model")
+        scores = self._design(self.weigh(counts, self.idf), dense) @ self.coef.T + self.intercept
         return 1.0 / (1.0 + np.exp(-np.asarray(scores)))
 
 
-def choose_threshold(probabilities: np.ndarray, labels: np.ndarray, grid: list[float]) -> tuple[float, dict]:
-    """The grid value with the best micro-F1 on out-of-fold predictions (ties: the higher)."""
+def decide(probabilities: np.ndarray, threshold: float, threshold_more: float, limit: int = 13) -> np.ndarray:
+    """Which barriers each row predicts: the top one if it clears ``threshold``, each further
+    one (up to ``limit`` in all) if it clears ``threshold_more``."""
+    ranks = np.argsort(np.argsort(-probabilities, axis=1, kind="stable"), axis=1, kind="stable")
+    needed = np.where(ranks == 0, threshold, threshold_more)
+    return (probabilities >= needed) & (ranks < limit)
+
+
+def micro_f1(predicted: np.ndarray, labels: np.ndarray) -> float:
+    tp = float((predicted & (labels == 1)).sum())
+    fp = float((predicted & (labels == 0)).sum())
+    fn = float((~predicted & (labels == 1)).sum())
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def choose_thresholds(probabilities: np.ndarray, labels: np.ndarray, grid: list[float],
+                      limit: int = 13) -> tuple[float, float, dict]:
+    """The pair (top barrier, further barriers) from the grid, further >= top, with the best
+    micro-F1 on out-of-fold predictions (ties: the higher pair)."""
     table = {}
-    for t in grid:
-        predicted = probabilities >= t
-        tp = float((predicted & (labels == 1)).sum())
-        fp = float((predicted & (labels == 0)).sum())
-        fn = float((~predicted & (labels == 1)).sum())
-        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-        table[round(t, 2)] = round(f1, 4)
-    best = max(table, key=lambda t: (table[t], t))
-    return best, table
+    for top in grid:
+        for more in (g for g in grid if g >= top):
+            table[(round(top, 3), round(more, 3))] = round(micro_f1(decide(probabilities, top, more, limit), labels), 4)
+    best = max(table, key=lambda pair: (table[pair], pair))
+    return best[0], best[1], table
 
 
 def per_barrier_f1(predicted: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -206,39 +238,44 @@ class BarrierClassifier(GraphComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.training_examples if m.get(TEXT) and m.get(INTENT)]
-        counts = sentence_features(examples)
+        counts, dense = sentence_features(examples)
         labels = np.zeros((len(examples), len(BARRIER_IDS)), dtype=int)
         for i, message in enumerate(examples):
             for barrier in example_barriers(message):
                 labels[i, BARRIER_IDS.index(barrier)] = 1
-        threshold, confident, report = self._cross_validate(counts, labels)
-        self.model = LinearBarrierModel.fit(counts, labels, self.config["C"], threshold)
-        self.model.confident = confident
+        threshold, threshold_more, confident, report = self._cross_validate(counts, dense, labels)
+        self.model = LinearBarrierModel.fit(counts, dense, labels, self.config["C"], threshold)
+        self.model.confident, self.model.threshold_more = confident, threshold_more
         with self._model_storage.write_to(self._resource) as folder:
             np.savez(folder / WEIGHTS_FILE, idf=self.model.idf, coef=self.model.coef,
-                     intercept=self.model.intercept, threshold=np.array([threshold, confident]))
+                     intercept=self.model.intercept, threshold=np.array([threshold, confident, threshold_more]))
             (folder / CV_FILE).write_text(json.dumps(report, indent=2))
-        logger.info("Barrier classifier trained on %d examples; threshold %.3f", len(examples), threshold)
+        logger.info("Barrier classifier trained on %d examples; thresholds %.3f (top), %.3f (further)",
+                    len(examples), threshold, threshold_more)
         return self._resource
 
-    def _cross_validate(self, counts: sp.csr_matrix, labels: np.ndarray) -> tuple[float, float, dict]:
+    def _cross_validate(self, counts: sp.csr_matrix, dense: np.ndarray,
+                        labels: np.ndarray) -> tuple[float, float, float, dict]:
         from sklearn.model_selection import KFold
 
         folds = self.config["cv_folds"]
         oof = np.zeros(labels.shape, dtype=float)
         splitter = KFold(n_splits=folds, shuffle=True, random_state=13)
         for train_idx, test_idx in splitter.split(counts):
-            model = LinearBarrierModel.fit(counts[train_idx], labels[train_idx], self.config["C"])
-            oof[test_idx] = model.predict_proba(counts[test_idx])
-        threshold, table = choose_threshold(oof, labels, self.config["threshold_grid"])
+            model = LinearBarrierModel.fit(counts[train_idx], dense[train_idx], labels[train_idx],
+                                           self.config["C"])
+            oof[test_idx] = model.predict_proba(counts[test_idx], dense[test_idx])
+        limit = self.config["max_barriers"]
+        threshold, more, table = choose_thresholds(oof, labels, self.config["threshold_grid"], limit)
         confident, precision = confident_threshold(oof, labels, self.config["threshold_grid"], threshold)
-        per_barrier = per_barrier_f1(oof >= threshold, labels)
-        return threshold, confident, {
+        per_barrier = per_barrier_f1(decide(oof, threshold, more, limit), labels)
+        return threshold, more, confident, {
             "folds": folds, "examples": int(labels.shape[0]), "chosen_threshold": threshold,
-            "micro_f1": table[round(threshold, 2)],
+            "chosen_threshold_further": more, "micro_f1": table[(threshold, more)],
             "macro_f1": round(float(np.mean(list(per_barrier.values()))), 4),
             "f1_by_barrier": per_barrier,
-            "micro_f1_by_threshold": table, "confident_threshold": confident,
+            "micro_f1_by_thresholds": {f"{a}/{b}": v for (a, b), v in table.items()},
+            "confident_threshold": confident,
             "precision_at_or_above": precision,
         }
 
@@ -249,8 +286,8 @@ class BarrierClassifier(GraphComponent):
              execution_context: ExecutionContext, **kwargs: Any) -> BarrierClassifier:
         with model_storage.read_from(resource) as folder:
             arrays = np.load(folder / WEIGHTS_FILE, allow_pickle=False)
-            model = LinearBarrierModel(arrays["idf"], arrays["coef"], arrays["intercept"],
-                                       *map(float, arrays["threshold"][:2]))
+            thresholds = [float(t) for t in arrays["threshold"]]  # top, confident[, further]
+            model = LinearBarrierModel(arrays["idf"], arrays["coef"], arrays["intercept"], *thresholds[:3])
         return cls(config, model_storage, resource, model)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -259,12 +296,13 @@ class BarrierClassifier(GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         if self.model is None or not messages:
             return messages
-        probabilities = self.model.predict_proba(sentence_features(messages))
+        probabilities = self.model.predict_proba(*sentence_features(messages))
         for message, row in zip(messages, probabilities, strict=True):
             ranked = [{"id": b, "confidence": round(float(p), 4)}
                       for b, p in sorted(zip(BARRIER_IDS, row, strict=True), key=lambda bp: (-bp[1], bp[0]))]
             candidates = ranked[:3]
-            barriers = [r for r in ranked[: self.config["max_barriers"]] if r["confidence"] >= self.model.threshold]
+            barriers = [r for i, r in enumerate(ranked[: self.config["max_barriers"]])
+                        if r["confidence"] >= (self.model.threshold if i == 0 else self.model.threshold_more)]
             if barriers and barriers[0]["confidence"] >= self.model.confident:
                 self._prefer_problem_intent(message, barriers[0]["confidence"])
             if self._conversational(message):

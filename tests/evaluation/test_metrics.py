@@ -59,3 +59,19 @@ def test_keyword_baseline_matches_whole_cue_words():
     baseline = KeywordBaseline({"time_pressure": ["too busy", "no protected time"], "resources": ["no budget"]})
     assert [metrics.ids(x) for x in baseline.predict(["We're all too busy", "there is no budget at all", "hello"])] \
         == [{"time_pressure"}, {"resources"}, set()]
+
+
+def test_each_variant_config_differs_from_config_yml_by_what_it_names(tmp_path):
+    import yaml
+
+    from qi_coach.evaluation import harness
+
+    kept = yaml.safe_load(harness.CONFIG.read_text())
+    for name, path in harness.variant_configs(tmp_path).items():
+        variant = yaml.safe_load(path.read_text())
+        dropped = [c["name"] for c in kept["pipeline"] if c not in variant["pipeline"]]
+        assert dropped == ["qi_coach.nlu.embedding_featurizer.SentenceEmbeddingFeaturizer"], name
+        assert variant["policies"] == kept["policies"]
+    missing = harness._without("NoSuchComponent")
+    with pytest.raises(ValueError, match="NoSuchComponent"):
+        missing(kept)

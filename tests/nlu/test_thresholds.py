@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from qi_coach.nlu.barrier_classifier import choose_threshold, confident_threshold
+from qi_coach.nlu.barrier_classifier import choose_thresholds, confident_threshold, decide
 
 LABELS = np.array([[1, 0], [1, 0], [0, 1], [0, 0], [0, 0]])
 PROBS = np.array([[0.9, 0.1], [0.55, 0.2], [0.2, 0.6], [0.45, 0.1], [0.3, 0.35]])
 
 
-def test_threshold_maximises_micro_f1_on_out_of_fold_predictions():
-    best, table = choose_threshold(PROBS, LABELS, [0.3, 0.4, 0.5, 0.7])
-    assert best == 0.5  # keeps all three true labels, drops the two false ones
-    assert table[0.5] == 1.0 and table[0.3] < 1.0
+def test_thresholds_maximise_micro_f1_on_out_of_fold_predictions():
+    top, more, table = choose_thresholds(PROBS, LABELS, [0.3, 0.4, 0.5, 0.7])
+    # 0.5 keeps all three true labels and drops the two false ones; among equals the higher pair wins
+    assert (top, more) == (0.5, 0.7) and table[(0.5, 0.5)] == table[(0.5, 0.7)] == 1.0
+    assert table[(0.3, 0.3)] < 1.0
+    assert all(m >= t for t, m in table)  # a further barrier never needs less than the top one
+
+
+def test_a_further_barrier_needs_more_evidence_than_the_top_one():
+    labels = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0], [1, 0, 0]])
+    probs = np.array([[0.45, 0.42, 0.1], [0.8, 0.7, 0.1], [0.1, 0.46, 0.2], [0.9, 0.1, 0.44]])
+    # one threshold cannot keep 0.45 and 0.46 (top, right) while dropping 0.42 and 0.44 (second, wrong)
+    top, more, table = choose_thresholds(probs, labels, [0.4, 0.45, 0.5, 0.6])
+    assert (top, more) == (0.45, 0.6) and table[(top, more)] == 1.0
+    assert decide(probs, top, more).tolist() == [[True, False, False], [True, True, False],
+                                                 [False, True, False], [True, False, False]]
+    assert decide(probs, 0.4, 0.4, limit=1).sum(axis=1).max() == 1  # at most `limit` per message
 
 
 def test_confident_threshold_is_the_lowest_reaching_the_precision_target():

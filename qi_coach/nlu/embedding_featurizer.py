@@ -1,0 +1,70 @@
+"""Sentence embeddings as dense features for the classifiers after it.
+
+Wraps :mod:`qi_coach.nlu.sentence_encoder` (all-MiniLM-L6-v2 on NumPy) as a Rasa dense
+featurizer. It adds one sentence-level vector per message and no sequence features: the
+classifiers in this pipeline (Rasa's LogisticRegressionClassifier and the project's
+BarrierClassifier) read sentence features only, and a vector per token would triple the
+work for nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from qi_coach.nlu.sentence_encoder import shared_encoder
+
+logger = logging.getLogger(__name__)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
+    """One all-MiniLM-L6-v2 vector per message, scaled by ``weight``."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        # weight: how much the embedding counts beside the (L2-normalised) n-gram features
+        return {**DenseFeaturizer.get_default_config(), "weight": 1.0}
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        weight = config.get("weight", 1.0)
+        if not isinstance(weight, (int, float)) or weight <= 0:
+            raise ValueError(f"SentenceEmbeddingFeaturizer: weight must be a positive number, not {weight!r}")
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> SentenceEmbeddingFeaturizer:
+        return cls({**cls.get_default_config(), **config}, execution_context.node_name)
+
+    def __init__(self, config: dict[str, Any], name: str) -> None:
+        super().__init__(name, config)
+        self.weight = float(self._config["weight"])
+        self.encoder = shared_encoder()  # fails at load, loudly, if the model is missing
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        examples = [m for m in training_data.training_examples if m.get(TEXT)]
+        logger.info("Embedding %d training messages", len(examples))
+        self._featurize(examples)
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        self._featurize([m for m in messages if m.get(TEXT)])
+        return messages
+
+    def _featurize(self, messages: list[Message]) -> None:
+        if not messages:
+            return
+        vectors = self.encoder.encode([m.get(TEXT) for m in messages]) * np.float32(self.weight)
+        for message, vector in zip(messages, vectors, strict=True):
+            self.add_features_to_message(None, vector.reshape(1, -1), TEXT, message)

@@ -1,0 +1,66 @@
+"""The NumPy MiniLM encoder gives what sentence-transformers gives, and the featurizer uses it."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from qi_coach.nlu.embedding_featurizer import SentenceEmbeddingFeaturizer
+from qi_coach.nlu.sentence_encoder import DIMENSION, EncoderUnavailable, SentenceEncoder, model_dir, shared_encoder
+
+
+def test_similarities_match_the_published_all_minilm_l6_v2_figures():
+    # sentence-transformers' semantic-similarity quick-start prints these cosine scores for
+    # all-MiniLM-L6-v2 (0.2838, -0.0327, 0.8939): the forward pass is the real model's.
+    encoder = shared_encoder()
+    left = encoder.encode(["The cat sits outside", "A man is playing guitar", "The new movie is awesome"])
+    right = encoder.encode(["The dog plays in the garden", "A woman watches TV", "The new movie is so great"])
+    np.testing.assert_allclose((left * right).sum(axis=1), [0.2838, -0.0327, 0.8939], atol=5e-5)
+
+
+def test_vectors_are_unit_length_in_input_order_whatever_the_batching():
+    encoder = shared_encoder()
+    texts = ["no protected time", "x " * 400, "the consultants won't engage", "", "🙂🙂", "la direction ne suit pas"]
+    together = encoder.encode(texts)
+    one_by_one = np.vstack([encoder.encode([t]) for t in texts])
+    assert together.shape == (len(texts), DIMENSION)
+    np.testing.assert_allclose(together, one_by_one, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    assert encoder.encode([]).shape == (0, DIMENSION)
+
+
+def test_paraphrases_of_a_barrier_are_closer_than_other_barriers():
+    encoder = shared_encoder()
+    leaving, rotating, budget = encoder.encode(
+        ["our project lead left and nobody took it over", "the champion moved on and it fell apart",
+         "there is no money for backfill"])
+    assert leaving @ rotating > leaving @ budget
+
+
+def test_a_different_weights_file_is_refused(tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir(), copy)
+    with (copy / "model.safetensors").open("ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(EncoderUnavailable, match="SHA-256"):
+        SentenceEncoder(copy)
+
+
+def test_featurizer_adds_one_weighted_sentence_vector_and_no_sequence_features():
+    featurizer = SentenceEmbeddingFeaturizer({**SentenceEmbeddingFeaturizer.get_default_config(), "weight": 2.0},
+                                             "embedding")
+    message, empty = Message({TEXT: "we can't get data out of the EPR"}), Message({TEXT: ""})
+    featurizer.process([message, empty])
+    sequence, sentence = message.get_dense_features(TEXT)
+    assert sequence is None and sentence.features.shape == (1, DIMENSION)
+    assert np.linalg.norm(sentence.features) == pytest.approx(2.0, abs=1e-4)
+    assert empty.get_dense_features(TEXT) == (None, None)
+
+
+def test_featurizer_rejects_a_weight_that_is_not_positive():
+    with pytest.raises(ValueError, match="weight"):
+        SentenceEmbeddingFeaturizer({**SentenceEmbeddingFeaturizer.get_default_config(), "weight": 0}, "embedding")
