@@ -138,6 +138,8 @@ class LinearBarrierModel:
         if counts.shape[1] != width:  # defensive: a featurizer vocabulary that changed shape
             counts = sp.csr_matrix(counts)[:, :width] if counts.shape[1] > width else sp.hstack(
                 [counts, sp.csr_matrix((counts.shape[0], width - counts.shape[1]))]).tocsr()
+        if dense.shape[1] == 0 and dense_width:  # no message in the batch had text to embed
+            dense = np.zeros((counts.shape[0], dense_width))
         if dense.shape[1] != dense_width:
             raise ValueError(f"the barrier model was trained with {dense_width} dense features, "
                              f"the pipeline gave {dense.shape[1]}: retrain the model")

@@ -1,10 +1,12 @@
-"""The barrier classifier's thresholds come from data: micro-F1 and a precision target."""
+"""The barrier classifier: its linear model, and thresholds that come from data (micro-F1, a precision target)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+import scipy.sparse as sp
 
-from qi_coach.nlu.barrier_classifier import choose_thresholds, confident_threshold, decide
+from qi_coach.nlu.barrier_classifier import LinearBarrierModel, choose_thresholds, confident_threshold, decide
 
 LABELS = np.array([[1, 0], [1, 0], [0, 1], [0, 0], [0, 0]])
 PROBS = np.array([[0.9, 0.1], [0.55, 0.2], [0.2, 0.6], [0.45, 0.1], [0.3, 0.35]])
@@ -37,3 +39,17 @@ def test_confident_threshold_is_the_lowest_reaching_the_precision_target():
 def test_confident_threshold_never_goes_below_the_decision_threshold():
     t, _ = confident_threshold(PROBS, LABELS, [0.3, 0.4, 0.5, 0.7], floor=0.7, target=0.5)
     assert t == 0.7
+
+
+def test_the_linear_model_reads_counts_and_embeddings_and_copes_without_embeddings():
+    counts = sp.csr_matrix(np.array([[2, 0, 1], [0, 3, 0], [1, 0, 2], [0, 1, 0]]))
+    dense = np.array([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1], [0.1, 0.9]])
+    labels = np.array([[1, 0], [0, 1], [1, 0], [0, 1]])
+    model = LinearBarrierModel.fit(counts, dense, labels, c=8.0)
+    assert model.coef.shape == (2, 5)  # three counts and two embedding dimensions
+    probabilities = model.predict_proba(counts, dense)
+    assert (probabilities.argmax(axis=1) == labels.argmax(axis=1)).all()
+    # a batch with nothing embedded (no text) still gets an answer from its counts
+    assert model.predict_proba(counts[:1], np.zeros((1, 0))).shape == (1, 2)
+    with pytest.raises(ValueError, match="retrain"):
+        model.predict_proba(counts[:1], np.zeros((1, 3)))
