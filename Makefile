@@ -78,7 +78,7 @@ spacy: $(SPACY)
 # its name only, so Make decides: retrain only when what the model is made of changed.
 $(MODEL): $(SPACY) config.yml domain.yml $(NLU_DATA) $(DATA_LIST) knowledge/content/entities.yml \
 		$(wildcard qi_coach/nlu/*.py)
-	@echo "==> Training the model (about 2-3 minutes)"
+	@echo "==> Training the model (about 4 minutes)"
 	$(BIN)/rasa train --fixed-model-name qi-coach --out models
 	@touch $@
 
