@@ -156,6 +156,7 @@ def decide(probabilities: np.ndarray, threshold: float, threshold_more: float, l
 
 
 def micro_f1(predicted: np.ndarray, labels: np.ndarray) -> float:
+    """F1 over every (message, barrier) decision given; for one barrier's column, its own F1."""
     tp = float((predicted & (labels == 1)).sum())
     fp = float((predicted & (labels == 0)).sum())
     fn = float((~predicted & (labels == 1)).sum())
@@ -175,13 +176,7 @@ def choose_thresholds(probabilities: np.ndarray, labels: np.ndarray, grid: list[
 
 
 def per_barrier_f1(predicted: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    out = {}
-    for j, barrier in enumerate(BARRIER_IDS):
-        tp = float((predicted[:, j] & (labels[:, j] == 1)).sum())
-        fp = float((predicted[:, j] & (labels[:, j] == 0)).sum())
-        fn = float((~predicted[:, j] & (labels[:, j] == 1)).sum())
-        out[barrier] = round(2 * tp / (2 * tp + fp + fn), 4) if tp else 0.0
-    return out
+    return {barrier: round(micro_f1(predicted[:, j], labels[:, j]), 4) for j, barrier in enumerate(BARRIER_IDS)}
 
 
 def confident_threshold(probabilities: np.ndarray, labels: np.ndarray, grid: list[float],
