@@ -7,7 +7,9 @@ and every other example (greetings, tool questions, out of scope...) is a negati
 Model: one logistic regression per barrier over the pipeline's sentence features: the sparse
 ones (lemma and character n-grams from the CountVectorsFeaturizers), TF-IDF weighted and L2
 normalised so a long message is not "more" of every barrier, beside the dense ones (the
-sentence embedding), which carry meaning the n-grams miss. The decision thresholds are not
+sentence embedding), which carry meaning the n-grams miss. Each featurizer's block is
+normalised on its own: normalised together, the character n-grams (dozens per word) would
+drown the lemma n-grams (one or two per word); apart, each counts the same. The decision thresholds are not
 guessed: training runs k-fold cross-validation and keeps the pair that maximises micro-F1 on
 the out-of-fold predictions (the grid, the chosen values and the figures are saved with the
 model in ``barrier_cv.json``). There are two because the questions differ: is this message
@@ -43,7 +45,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.featurizers.featurizer import Featurizer
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -71,10 +73,13 @@ def example_barriers(message: Message) -> list[str]:
     return list(labels)
 
 
-def sentence_features(messages: list[Message]) -> tuple[sp.csr_matrix, np.ndarray]:
-    """The sentence-level features every featurizer before us produced: sparse counts, dense vectors."""
-    rows, dense = [], []
+def sentence_features(messages: list[Message]) -> tuple[sp.csr_matrix, np.ndarray, tuple[int, ...]]:
+    """The sentence-level features every featurizer before us produced: sparse counts, dense
+    vectors, and the width of each sparse featurizer's block within the counts."""
+    rows, dense, blocks = [], [], ()
     for message in messages:
+        if not blocks:
+            blocks = tuple(message.get_sparse_feature_sizes(TEXT)[FEATURE_TYPE_SENTENCE])
         _, sentence = message.get_sparse_features(TEXT)
         rows.append(sp.csr_matrix(sentence.features) if sentence is not None else None)
         _, vector = message.get_dense_features(TEXT)
@@ -84,26 +89,34 @@ def sentence_features(messages: list[Message]) -> tuple[sp.csr_matrix, np.ndarra
     dense_width = max((len(d) for d in dense if d is not None), default=0)
     vectors = np.vstack([d if d is not None else np.zeros(dense_width) for d in dense]) if dense_width \
         else np.zeros((len(messages), 0))
-    return counts, vectors
+    return counts, vectors, blocks or (counts.shape[1],)
 
 
 class LinearBarrierModel:
-    """TF-IDF weighting and L2 norm of the counts, the dense vectors beside them, then one
-    logistic regression per barrier."""
+    """TF-IDF weighting and L2 norm of each block of counts, the dense vectors beside them,
+    then one logistic regression per barrier."""
 
     def __init__(self, idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray, threshold: float,
-                 confident: float = 1.0, threshold_more: float | None = None):
+                 confident: float = 1.0, threshold_more: float | None = None,
+                 blocks: tuple[int, ...] | None = None):
         self.idf, self.coef, self.intercept = idf, coef, intercept
         self.threshold, self.confident = float(threshold), float(confident)
         self.threshold_more = float(threshold if threshold_more is None else threshold_more)
+        self.blocks = tuple(int(b) for b in blocks) if blocks is not None else (idf.shape[0],)
+        if sum(self.blocks) != idf.shape[0]:
+            raise ValueError(f"feature blocks {self.blocks} do not add up to the {idf.shape[0]} weights")
 
     @staticmethod
-    def weigh(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    def weigh(counts: sp.csr_matrix, idf: np.ndarray, blocks: tuple[int, ...] | None = None) -> sp.csr_matrix:
+        """Sublinear TF-IDF, each block (one featurizer's columns) L2-normalised on its own."""
         from sklearn.preprocessing import normalize
 
-        tf = counts.copy().astype(np.float64)
+        tf = counts.copy().astype(np.float64).tocsr()
         tf.data = 1.0 + np.log(np.maximum(tf.data, 1e-12))  # sublinear term frequency
-        return normalize(tf.multiply(idf.reshape(1, -1)).tocsr(), norm="l2")
+        weighted = tf.multiply(idf.reshape(1, -1)).tocsc()
+        edges = np.cumsum((0, *(blocks or (idf.shape[0],))))
+        return sp.hstack([normalize(weighted[:, a:b], norm="l2", axis=1)
+                          for a, b in zip(edges[:-1], edges[1:], strict=True)]).tocsr()
 
     @staticmethod
     def fit_idf(counts: sp.csr_matrix) -> np.ndarray:
@@ -116,11 +129,11 @@ class LinearBarrierModel:
 
     @classmethod
     def fit(cls, counts: sp.csr_matrix, dense: np.ndarray, labels: np.ndarray, c: float,
-            threshold: float = 0.5) -> LinearBarrierModel:
+            threshold: float = 0.5, blocks: tuple[int, ...] | None = None) -> LinearBarrierModel:
         from sklearn.linear_model import LogisticRegression
 
         idf = cls.fit_idf(counts)
-        x = cls._design(cls.weigh(counts, idf), dense)
+        x = cls._design(cls.weigh(counts, idf, blocks), dense)
         coef = np.zeros((labels.shape[1], x.shape[1]))
         intercept = np.zeros(labels.shape[1])
         for j in range(labels.shape[1]):
@@ -131,7 +144,7 @@ class LinearBarrierModel:
                                      random_state=0)
             clf.fit(x, labels[:, j])
             coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
-        return cls(idf, coef, intercept, threshold)
+        return cls(idf, coef, intercept, threshold, blocks=blocks)
 
     def predict_proba(self, counts: sp.csr_matrix, dense: np.ndarray) -> np.ndarray:
         width, dense_width = self.idf.shape[0], self.coef.shape[1] - self.idf.shape[0]
@@ -143,7 +156,7 @@ class LinearBarrierModel:
         if dense.shape[1] != dense_width:
             raise ValueError(f"the barrier model was trained with {dense_width} dense features, "
                              f"the pipeline gave {dense.shape[1]}: retrain the model")
-        scores = self._design(self.weigh(counts, self.idf), dense) @ self.coef.T + self.intercept
+        scores = self._design(self.weigh(counts, self.idf, self.blocks), dense) @ self.coef.T + self.intercept
         return 1.0 / (1.0 + np.exp(-np.asarray(scores)))
 
 
@@ -235,24 +248,25 @@ class BarrierClassifier(GraphComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.training_examples if m.get(TEXT) and m.get(INTENT)]
-        counts, dense = sentence_features(examples)
+        counts, dense, blocks = sentence_features(examples)
         labels = np.zeros((len(examples), len(BARRIER_IDS)), dtype=int)
         for i, message in enumerate(examples):
             for barrier in example_barriers(message):
                 labels[i, BARRIER_IDS.index(barrier)] = 1
-        threshold, threshold_more, confident, report = self._cross_validate(counts, dense, labels)
-        self.model = LinearBarrierModel.fit(counts, dense, labels, self.config["C"], threshold)
+        threshold, threshold_more, confident, report = self._cross_validate(counts, dense, labels, blocks)
+        self.model = LinearBarrierModel.fit(counts, dense, labels, self.config["C"], threshold, blocks)
         self.model.confident, self.model.threshold_more = confident, threshold_more
         with self._model_storage.write_to(self._resource) as folder:
             np.savez(folder / WEIGHTS_FILE, idf=self.model.idf, coef=self.model.coef,
-                     intercept=self.model.intercept, threshold=np.array([threshold, confident, threshold_more]))
+                     intercept=self.model.intercept, threshold=np.array([threshold, confident, threshold_more]),
+                     blocks=np.array(blocks))
             (folder / CV_FILE).write_text(json.dumps(report, indent=2))
         logger.info("Barrier classifier trained on %d examples; thresholds %.3f (top), %.3f (further)",
                     len(examples), threshold, threshold_more)
         return self._resource
 
-    def _cross_validate(self, counts: sp.csr_matrix, dense: np.ndarray,
-                        labels: np.ndarray) -> tuple[float, float, float, dict]:
+    def _cross_validate(self, counts: sp.csr_matrix, dense: np.ndarray, labels: np.ndarray,
+                        blocks: tuple[int, ...]) -> tuple[float, float, float, dict]:
         from sklearn.model_selection import KFold
 
         folds = self.config["cv_folds"]
@@ -260,7 +274,7 @@ class BarrierClassifier(GraphComponent):
         splitter = KFold(n_splits=folds, shuffle=True, random_state=13)
         for train_idx, test_idx in splitter.split(counts):
             model = LinearBarrierModel.fit(counts[train_idx], dense[train_idx], labels[train_idx],
-                                           self.config["C"])
+                                           self.config["C"], blocks=blocks)
             oof[test_idx] = model.predict_proba(counts[test_idx], dense[test_idx])
         limit = self.config["max_barriers"]
         threshold, more, table = choose_thresholds(oof, labels, self.config["threshold_grid"], limit)
@@ -284,7 +298,9 @@ class BarrierClassifier(GraphComponent):
         with model_storage.read_from(resource) as folder:
             arrays = np.load(folder / WEIGHTS_FILE, allow_pickle=False)
             thresholds = [float(t) for t in arrays["threshold"]]  # top, confident[, further]
-            model = LinearBarrierModel(arrays["idf"], arrays["coef"], arrays["intercept"], *thresholds[:3])
+            blocks = tuple(arrays["blocks"]) if "blocks" in arrays.files else None  # older models: one block
+            model = LinearBarrierModel(arrays["idf"], arrays["coef"], arrays["intercept"], *thresholds[:3],
+                                       blocks=blocks)
         return cls(config, model_storage, resource, model)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -293,7 +309,8 @@ class BarrierClassifier(GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         if self.model is None or not messages:
             return messages
-        probabilities = self.model.predict_proba(*sentence_features(messages))
+        counts, dense, _ = sentence_features(messages)
+        probabilities = self.model.predict_proba(counts, dense)
         for message, row in zip(messages, probabilities, strict=True):
             ranked = [{"id": b, "confidence": round(float(p), 4)}
                       for b, p in sorted(zip(BARRIER_IDS, row, strict=True), key=lambda bp: (-bp[1], bp[0]))]

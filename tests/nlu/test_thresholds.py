@@ -53,3 +53,20 @@ def test_the_linear_model_reads_counts_and_embeddings_and_copes_without_embeddin
     assert model.predict_proba(counts[:1], np.zeros((1, 0))).shape == (1, 2)
     with pytest.raises(ValueError, match="retrain"):
         model.predict_proba(counts[:1], np.zeros((1, 3)))
+
+
+def test_each_featurizers_block_is_normalised_on_its_own():
+    # one word column, then a block of many character n-grams: apart, each block has norm 1,
+    # so the many character columns cannot drown the word
+    counts = sp.csr_matrix(np.array([[1, 4, 4, 4, 4], [0, 1, 0, 0, 0]]))
+    idf = np.ones(5)
+    together = LinearBarrierModel.weigh(counts, idf).toarray()
+    apart = LinearBarrierModel.weigh(counts, idf, (1, 4)).toarray()
+    assert np.allclose(np.linalg.norm(apart[0, :1]), 1.0) and np.allclose(np.linalg.norm(apart[0, 1:]), 1.0)
+    assert together[0, 0] < 0.3 and apart[0, 0] == pytest.approx(1.0)
+    assert np.allclose(apart[1], [0, 1, 0, 0, 0])  # an empty block stays empty, not NaN
+
+
+def test_blocks_must_cover_the_weights():
+    with pytest.raises(ValueError, match="do not add up"):
+        LinearBarrierModel(np.ones(5), np.zeros((2, 5)), np.zeros(2), 0.5, blocks=(1, 3))
