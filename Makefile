@@ -32,7 +32,7 @@ SPACY_INPUTS := knowledge/content/entities.yml knowledge/content/tools.yml \
 	qi_coach/spacy_pipeline.py qi_coach/spacy_components.py
 SPACY := $(VENV)/.spacy-pipeline
 
-.PHONY: help install knowledge spacy train run test lint validate test-stories eval bench constraints clean
+.PHONY: help install browser knowledge spacy train run test lint validate test-stories eval bench constraints clean
 
 help:
 	@echo "make run    set everything up and start qi-coach"
@@ -63,6 +63,21 @@ $(VENV)/.installed: $(BIN)/activate pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
+# Headless Chromium for the web chat's browser tests: Debian's package, driven by Playwright
+# (whose own browser download needs the internet and is never used).
+export CHROMIUM ?= $(shell command -v chromium 2>/dev/null || echo /usr/bin/chromium)
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "==> Installing Chromium (Debian's package) for the web chat's browser tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q chromium >/dev/null 2>&1 || \
+			{ apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	else \
+		echo "The browser tests need Chromium: install it (sudo apt-get install chromium) or set CHROMIUM=/path."; \
+		exit 1; \
+	fi
+
 # Idempotent: an unchanged content set is a no-op, so this runs every time.
 knowledge: install
 	@$(BIN)/qi-coach knowledge load
@@ -89,7 +104,7 @@ train: $(MODEL)
 run: knowledge $(MODEL)
 	@$(BIN)/qi-coach serve
 
-test: install lint validate knowledge $(MODEL)
+test: install browser lint validate knowledge $(MODEL)
 	$(BIN)/qi-coach knowledge check
 	$(BIN)/pytest
 	$(MAKE) test-stories

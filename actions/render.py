@@ -1,9 +1,9 @@
 """How replies read: short, warm, specific, with every strategy's evidence shown.
 
 Plain functions that turn store answers into text and buttons, so every action formats the
-same way and tests can check the wording without a dialogue. Text uses light Markdown
-(bold, numbered lists); channels render or strip it. No blank lines inside a message: Rasa's
-output channels split a message there into several bubbles.
+same way and tests can check the wording without a dialogue. Text uses light Markdown (bold,
+numbered lists, links to sources); each channel renders it (qi_coach/channels/formatting.py).
+No blank lines inside a message: Rasa's own output channels split a message there.
 """
 
 from __future__ import annotations
@@ -28,8 +28,15 @@ def button(title: str, intent: str, **entities: str) -> dict:
     return {"title": title, "payload": payload(intent, **entities)}
 
 
+def source_link(source: SourceRef) -> str:
+    """A source as a Markdown link to its entry on the web chat's sources page. The target is
+    relative: each channel makes it absolute or shows the label alone (qi_coach/channels)."""
+    label = source.short.replace("[", "(").replace("]", ")")
+    return f"[{label}](sources#{source.id})"
+
+
 def sources_line(sources: tuple[SourceRef, ...]) -> str:
-    return "; ".join(s.short for s in sources)
+    return "; ".join(source_link(s) for s in sources)
 
 
 def reflect_barriers(phrases: list[str]) -> str:

@@ -223,3 +223,16 @@ class ActionPlan(Base):
     plan = Column(JSON, nullable=False)
     markdown = Column(Text, nullable=False)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+# --- channel plumbing ------------------------------------------------------------------------
+
+
+class ChannelEvent(Base):
+    """An inbound event a channel has already handled (Slack retries carry the same
+    ``event_id``), so a retry is answered but not handled twice, whichever server gets it."""
+
+    __tablename__ = "channel_events"
+    channel = Column(String(40), primary_key=True)
+    event_id = Column(String(255), primary_key=True)
+    received_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)

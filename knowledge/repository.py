@@ -403,6 +403,12 @@ class KnowledgeStore:
             for r in rows
         ]
 
+    def sources(self) -> list[SourceRef]:
+        """Every source the content cites, seeds first (the web chat's sources page lists them)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*_SOURCE_COLUMNS).order_by(models.Source.file.is_(None), models.Source.id))
+            return [source_ref(r) for r in rows]
+
     def counts(self) -> dict[str, int]:
         """How many barriers, strategies, tools and sources are served."""
         with self.engine.connect() as conn:

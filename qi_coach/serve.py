@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 from knowledge.db import PROJECT_ROOT
+from qi_coach.channels.formatting import to_plain
 
 HOST = "127.0.0.1"
 RASA_PORT = int(os.environ.get("QI_COACH_RASA_PORT", "5005"))
@@ -151,7 +152,7 @@ def show(replies: list[dict], buttons: list[dict]) -> None:
     buttons.clear()
     for reply in replies:
         if reply.get("text"):
-            print("\nqi-coach: " + reply["text"].replace("**", "").replace("\n", "\n          "))
+            print("\nqi-coach: " + to_plain(reply["text"]).replace("\n", "\n          "))
         for b in reply.get("buttons") or []:
             buttons.append(b)
             print(f"   {len(buttons)}. {b['title']}")
@@ -180,8 +181,9 @@ def main() -> int:
     try:
         started = time.monotonic()
         wait_until_ready(processes)
-        print(f"Ready in {time.monotonic() - started:.0f} s: REST channel at "
-              f"http://{HOST}:{RASA_PORT}/webhooks/rest/webhook", flush=True)
+        print(f"Ready in {time.monotonic() - started:.0f} s.\n"
+              f"  Web chat: http://{HOST}:{RASA_PORT}/webhooks/webchat/  (open it in your browser)\n"
+              f"  REST:     http://{HOST}:{RASA_PORT}/webhooks/rest/webhook", flush=True)
         if sys.stdin.isatty():
             chat(_sender_id())
         else:

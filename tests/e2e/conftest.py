@@ -21,6 +21,7 @@ from knowledge.db import create_engine_for
 from knowledge.load import load_content
 from qi_coach import serve
 from qi_coach.classify import DEFAULT_MODEL
+from tests.e2e import fakes
 
 
 def free_port() -> int:
@@ -61,9 +62,14 @@ class Bot:
     def say(self, text: str, sender: str) -> list[dict]:
         return serve.send(text, sender, self.rasa_port)
 
-    def post_raw(self, body: bytes) -> tuple[int, bytes]:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook", data=body,
-                                         headers={"Content-Type": "application/json"})
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def post_raw(self, body: bytes, path: str = "/webhooks/rest/webhook",
+                 headers: dict | None = None) -> tuple[int, bytes]:
+        request = urllib.request.Request(self.url + path, data=body,
+                                         headers=headers or {"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=60) as reply:
                 return reply.status, reply.read()
@@ -72,7 +78,36 @@ class Bot:
 
 
 @pytest.fixture(scope="session")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
+def slack_api() -> Iterator[fakes.FakeService]:
+    service = fakes.fake_slack()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def microsoft() -> Iterator[fakes.FakeMicrosoft]:
+    service = fakes.FakeMicrosoft()
+    yield service
+    service.stop()
+
+
+PUBLIC_URL = "https://coach.example.nhs.uk"
+
+
+def channel_environment(slack_api: fakes.FakeService, microsoft: fakes.FakeMicrosoft) -> dict[str, str]:
+    """Slack and Teams switched on, every address they call pointing at the stand-ins."""
+    return {
+        "SLACK_BOT_TOKEN": fakes.SLACK_TOKEN, "SLACK_SIGNING_SECRET": fakes.SLACK_SECRET,
+        "SLACK_API_URL": f"{slack_api.url}/api/",
+        "MICROSOFT_APP_ID": fakes.TEAMS_APP_ID, "MICROSOFT_APP_PASSWORD": fakes.TEAMS_APP_PASSWORD,
+        "MICROSOFT_APP_TENANT_ID": fakes.TEAMS_TENANT, "TEAMS_OPENID_URL": f"{microsoft.url}/openid",
+        "TEAMS_TOKEN_URL": f"{microsoft.url}/{{tenant}}/oauth2/v2.0/token", "TEAMS_SERVICE_URL_HOSTS": "127.0.0.1",
+        "QI_COACH_PUBLIC_URL": PUBLIC_URL,
+    }
+
+
+@pytest.fixture(scope="session")
+def bot(tmp_path_factory: pytest.TempPathFactory, slack_api, microsoft) -> Iterator[Bot]:
     if not DEFAULT_MODEL.exists():
         pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train` (make test does it)")
     folder = tmp_path_factory.mktemp("e2e")
@@ -85,7 +120,9 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
         "tracker_store": {"type": "qi_coach.stores.ConfiguredSQLTrackerStore"},
     }))
     env = {**serve.server_environment(), "DATABASE_URL": knowledge_url,
-           "TRACKER_DATABASE_URL": f"sqlite:///{folder / 'conversations.db'}"}
+           "TRACKER_DATABASE_URL": f"sqlite:///{folder / 'conversations.db'}",
+           "QI_COACH_WEBCHAT_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,
+           **channel_environment(slack_api, microsoft)}
     running = Bot(folder, env, rasa_port, actions_port, endpoints)
     running.start()
     yield running

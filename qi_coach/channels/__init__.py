@@ -1,0 +1,1 @@
+"""Where people talk to qi-coach: the web chat, Slack and Microsoft Teams (see each module)."""

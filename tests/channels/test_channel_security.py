@@ -1,0 +1,71 @@
+"""The checks each channel makes before a message reaches a conversation."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+from qi_coach.channels.slack import verify_signature
+from qi_coach.channels.teams import host_allowed
+from qi_coach.channels.webchat import SessionSigner, history_messages
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+def sign(body: bytes, timestamp: int, secret: str = SECRET) -> str:
+    return "v0=" + hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+
+
+def test_slack_signatures_must_match_and_be_fresh():
+    body, now = b'{"type":"event_callback"}', int(time.time())
+    assert verify_signature(SECRET, str(now), sign(body, now), body)
+    assert not verify_signature(SECRET, str(now), sign(body, now, "another secret"), body)
+    assert not verify_signature(SECRET, str(now), sign(body, now), body + b" ")
+    assert not verify_signature(SECRET, str(now - 301), sign(body, now - 301), body)
+    assert not verify_signature(SECRET, "not a number", sign(body, now), body)
+    assert not verify_signature(SECRET, None, None, body)
+    assert not verify_signature("", str(now), sign(body, now, ""), body)  # no secret configured: nothing passes
+
+
+def test_web_sessions_are_issued_by_the_server_and_cannot_be_forged():
+    signer = SessionSigner(b"s" * 48)
+    session_id, token = signer.issue()
+    assert signer.verify(token) == session_id
+    other_id, _ = signer.issue()
+    assert other_id != session_id and len(session_id) >= 36
+    signature = token.split(".")[1]
+    assert signer.verify(f"{other_id}.{signature}") is None  # another id with this signature
+    assert SessionSigner(b"t" * 48).verify(token) is None  # signed with another secret
+    for bad in (None, "", 42, {"token": token}, token + ".x", session_id, "x" * 500):
+        assert signer.verify(bad) is None
+
+
+def test_the_history_shows_what_the_user_saw():
+    events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "/greet", "metadata": {}},
+        {"event": "bot", "text": "Hello, I'm qi-coach.", "data": {}},
+        {"event": "user", "text": "no time for QI", "metadata": {}},
+        {"event": "bot", "text": "Is that right?", "data": {"buttons": [{"title": "Yes", "payload": "/affirm"}]}},
+        {"event": "user", "text": "/affirm", "metadata": {"display": "Yes"}},
+    ]
+    assert history_messages(events) == [
+        {"from": "bot", "text": "Hello, I'm qi-coach.", "buttons": []},
+        {"from": "user", "text": "no time for QI"},
+        {"from": "bot", "text": "Is that right?", "buttons": [{"title": "Yes", "payload": "/affirm"}]},
+        {"from": "user", "text": "Yes"},
+    ]
+    assert len(history_messages(events * 100, limit=10)) == 10
+
+
+def test_teams_replies_go_only_to_microsoft_hosts_over_https():
+    hosts = ("smba.trafficmanager.net", "*.botframework.com")
+    assert host_allowed("https://smba.trafficmanager.net/emea/", hosts)
+    assert host_allowed("https://europe.webchat.botframework.com/", hosts)
+    assert not host_allowed("http://smba.trafficmanager.net/emea/", hosts)  # not over https
+    assert not host_allowed("https://botframework.com.evil.example/", hosts)
+    assert not host_allowed("https://evilbotframework.com/", hosts)
+    assert not host_allowed("ftp://smba.trafficmanager.net/", hosts)
+    assert not host_allowed("", hosts)
+    assert host_allowed("http://127.0.0.1:8123/", ("127.0.0.1",))  # loopback (tests) may be plain http

@@ -1,0 +1,111 @@
+"""The web chat in a real browser: headless Chromium (Debian's package, driven by Playwright)
+against the running servers. Screenshots go to ``reports/screenshots/`` for a person to look at."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from knowledge.db import PROJECT_ROOT
+
+SCREENSHOTS = PROJECT_ROOT / "reports" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+# As root in a sandbox without a network: no sandboxing, no background connections.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+DESCRIPTION = "The consultants won't come to the meetings and we can't get data out of the EPR"
+TIMEOUT = 60_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: `make test` installs it (make browser)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(browser) -> Page:
+    """A phone-width page (390 x 844, as an iPhone 12-15)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    yield page
+    context.close()
+
+
+def test_a_conversation_in_the_browser_survives_a_reload(bot, phone: Page):
+    errors: list[str] = []
+    phone.on("pageerror", lambda error: errors.append(str(error)))
+    phone.goto(f"{bot.url}/webhooks/webchat/")
+    expect(phone).to_have_title("qi-coach: get a stalled improvement project moving")
+    log = phone.get_by_role("log", name="Conversation")
+    expect(log.locator(".message.bot").first).to_contain_text("quality-improvement")
+
+    box = phone.get_by_label("Your message")
+    box.fill(DESCRIPTION)
+    box.press("Enter")
+    expect(log.locator(".message.user").last).to_have_text(f"You said: {DESCRIPTION}")
+    expect(log).to_contain_text("Is that right?")
+    phone.screenshot(path=SCREENSHOTS / "webchat-1-barriers.png", full_page=True)
+
+    phone.get_by_role("button", name="Yes, that's it").click()
+    expect(log).to_contain_text("Was this useful?")
+    cards = log.locator(".message.bot .markdown", has_text="First step:")
+    expect(cards).to_have_count(3)
+    source = cards.first.locator("a[href^='sources#']").first
+    expect(source).to_have_attribute("rel", "noopener noreferrer")
+    phone.screenshot(path=SCREENSHOTS / "webchat-2-strategies.png", full_page=True)
+    before = log.locator(".message").count()
+
+    phone.reload()
+    expect(log).to_contain_text("Was this useful?")
+    expect(log.locator(".message")).to_have_count(before)
+    # the latest buttons can still be pressed after the reload; older ones cannot
+    expect(phone.get_by_role("button", name="Yes, useful")).to_be_enabled()
+    expect(phone.get_by_role("button", name="Yes, that's it")).to_be_disabled()
+    phone.screenshot(path=SCREENSHOTS / "webchat-3-after-reload.png")
+    assert errors == []
+
+
+def test_a_message_is_shown_as_text_and_never_run_as_html(bot, phone: Page):
+    phone.goto(f"{bot.url}/webhooks/webchat/")
+    log = phone.get_by_role("log", name="Conversation")
+    expect(log.locator(".message.bot").first).to_contain_text("quality-improvement")
+    attack = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script> our audit data is **late**'
+    box = phone.get_by_label("Your message")
+    box.fill(attack)
+    box.press("Enter")
+    expect(log.locator(".message.user").last).to_have_text(f"You said: {attack}")
+    expect(log.locator(".message.bot")).to_have_count(2)
+    assert phone.evaluate("window.pwned") is None
+    assert log.locator("img, script").count() == 0
+
+
+def test_the_page_is_usable_with_the_keyboard_alone(bot, phone: Page):
+    phone.goto(f"{bot.url}/webhooks/webchat/")
+    log = phone.get_by_role("log", name="Conversation")
+    expect(log.locator(".message.bot").first).to_contain_text("quality-improvement")
+    box = phone.get_by_label("Your message")
+    box.focus()
+    phone.keyboard.type("the registrars rotate every four months and nobody owns the project")
+    phone.keyboard.press("Enter")
+    expect(log.locator(".message.bot button").first).to_be_enabled()
+    # Tab from the message box reaches the send button; Shift+Tab walks back to the reply buttons
+    box.focus()
+    phone.keyboard.press("Tab")
+    expect(phone.get_by_role("button", name="Send")).to_be_focused()
+    phone.keyboard.press("Shift+Tab")
+    phone.keyboard.press("Shift+Tab")
+    focused = phone.evaluate("document.activeElement.closest('.buttons') !== null")
+    assert focused
+    phone.keyboard.press("Enter")
+    expect(log.locator(".message.user")).to_have_count(2)
