@@ -30,6 +30,9 @@ def precision_above(reliability: list[dict], threshold: float = 0.8) -> float | 
     return correct / predicted if predicted else None
 
 
+OTHER_FIGURES = ("micro_f1", "exact_match", "no_barrier_accuracy")
+
+
 def bar_checks(heldout: dict, pipeline: str) -> list[tuple[str, bool, str]]:
     ours = heldout[pipeline]
     others = {k: v for k, v in heldout.items() if k not in (pipeline, "intent_accuracy")}
@@ -49,6 +52,12 @@ def bar_checks(heldout: dict, pipeline: str) -> list[tuple[str, bool, str]]:
         ahead = ours["macro_f1"] > theirs["macro_f1"] and ours["top1_hit"] > theirs["top1_hit"]
         checks.append((f"ahead of {name} on macro-F1 and top-1", ahead,
                        f"{ours['macro_f1']:.3f}/{ours['top1_hit']:.3f} vs {theirs['macro_f1']:.3f}/{theirs['top1_hit']:.3f}"))
+        if name.startswith("alternative"):
+            continue  # alternatives must be beaten on the headline figures; baselines on every figure
+        behind = [f for f in OTHER_FIGURES if round(ours[f], 3) < round(theirs[f], 3)]
+        checks.append((f"behind {name} on none of micro-F1, exact match, no-barrier accuracy", not behind,
+                       "behind on " + ", ".join(behind) if behind else
+                       " / ".join(f"{ours[f]:.3f} vs {theirs[f]:.3f}" for f in OTHER_FIGURES)))
     return checks
 
 

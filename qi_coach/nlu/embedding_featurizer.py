@@ -22,6 +22,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from qi_coach.nlu.embedding_cache import EmbeddingCache
 from qi_coach.nlu.sentence_encoder import shared_encoder
 
 logger = logging.getLogger(__name__)
@@ -33,8 +34,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        # weight: how much the embedding counts beside the (L2-normalised) n-gram features
-        return {**DenseFeaturizer.get_default_config(), "weight": 1.0}
+        # weight: how much the embedding counts beside the (L2-normalised) n-gram features;
+        # cache_training_embeddings: keep training texts' vectors on disk (embedding_cache.py)
+        return {**DenseFeaturizer.get_default_config(), "weight": 1.0, "cache_training_embeddings": True}
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
@@ -55,16 +57,22 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         examples = [m for m in training_data.training_examples if m.get(TEXT)]
         logger.info("Embedding %d training messages", len(examples))
-        self._featurize(examples)
+        texts = [m.get(TEXT) for m in examples]
+        if self._config["cache_training_embeddings"]:
+            vectors = EmbeddingCache().encode(self.encoder, texts)
+        else:
+            vectors = self.encoder.encode(texts)
+        self._add(examples, vectors)
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
-        self._featurize([m for m in messages if m.get(TEXT)])
+        # what users type is embedded in memory only, never cached
+        with_text = [m for m in messages if m.get(TEXT)]
+        if with_text:
+            self._add(with_text, self.encoder.encode([m.get(TEXT) for m in with_text]))
         return messages
 
-    def _featurize(self, messages: list[Message]) -> None:
-        if not messages:
-            return
-        vectors = self.encoder.encode([m.get(TEXT) for m in messages]) * np.float32(self.weight)
+    def _add(self, messages: list[Message], vectors: np.ndarray) -> None:
+        vectors = vectors * np.float32(self.weight)
         for message, vector in zip(messages, vectors, strict=True):
             self.add_features_to_message(None, vector.reshape(1, -1), TEXT, message)

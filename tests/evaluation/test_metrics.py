@@ -75,3 +75,25 @@ def test_each_variant_config_differs_from_config_yml_by_what_it_names(tmp_path):
     missing = harness._without("NoSuchComponent")
     with pytest.raises(ValueError, match="NoSuchComponent"):
         missing(kept)
+
+
+def _figures(macro, top1, micro, exact, quiet):
+    return {"macro_f1": macro, "top1_hit": top1, "micro_f1": micro, "exact_match": exact,
+            "no_barrier_accuracy": quiet, "per_barrier": {"time_pressure": {"f1": 0.9}},
+            "reliability": [{"from": 0.8, "to": 1.0, "predicted": 10, "correct": 10}]}
+
+
+def test_the_bar_wants_the_pipeline_behind_no_baseline_on_any_figure_but_only_ahead_of_alternatives():
+    from qi_coach.evaluation.report import bar_checks
+
+    heldout = {
+        "pipeline": _figures(0.90, 0.95, 0.88, 0.70, 0.97),
+        "keyword": _figures(0.20, 0.20, 0.20, 0.30, 1.00),  # quieter than the pipeline
+        "alternative: x": _figures(0.85, 0.90, 0.89, 0.80, 1.00),  # better on the other figures: allowed
+    }
+    checks = {name: (ok, value) for name, ok, value in bar_checks(heldout, "pipeline")}
+    assert checks["ahead of keyword on macro-F1 and top-1"][0]
+    ok, value = checks["behind keyword on none of micro-F1, exact match, no-barrier accuracy"]
+    assert not ok and value == "behind on no_barrier_accuracy"
+    assert checks["ahead of alternative: x on macro-F1 and top-1"][0]
+    assert not any(name.startswith("behind alternative") for name in checks)

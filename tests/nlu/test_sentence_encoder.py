@@ -9,6 +9,7 @@ import pytest
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from qi_coach.nlu.embedding_cache import EmbeddingCache
 from qi_coach.nlu.embedding_featurizer import SentenceEmbeddingFeaturizer
 from qi_coach.nlu.sentence_encoder import DIMENSION, EncoderUnavailable, SentenceEncoder, model_dir, shared_encoder
 
@@ -64,3 +65,29 @@ def test_featurizer_adds_one_weighted_sentence_vector_and_no_sequence_features()
 def test_featurizer_rejects_a_weight_that_is_not_positive():
     with pytest.raises(ValueError, match="weight"):
         SentenceEmbeddingFeaturizer({**SentenceEmbeddingFeaturizer.get_default_config(), "weight": 0}, "embedding")
+
+
+def test_the_embedding_cache_gives_the_encoders_vectors_and_computes_each_text_once(tmp_path):
+    class Counting:
+        def __init__(self):
+            self.seen: list[str] = []
+
+        def encode(self, texts):
+            self.seen += texts
+            return shared_encoder().encode(texts)
+
+    cache, encoder = EmbeddingCache(tmp_path / "cache.sqlite"), Counting()
+    texts = ["no time for QI", "the registrars rotate", "no time for QI"]
+    first = cache.encode(encoder, texts)
+    assert encoder.seen == ["no time for QI", "the registrars rotate"]
+    again = cache.encode(encoder, texts + ["nobody owns it"])
+    assert encoder.seen[2:] == ["nobody owns it"]
+    assert np.allclose(again[:3], first, atol=1e-6)
+    assert np.allclose(again, shared_encoder().encode(texts + ["nobody owns it"]), atol=1e-5)
+
+
+def test_a_damaged_embedding_cache_is_skipped_not_fatal(tmp_path):
+    path = tmp_path / "cache.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    vectors = EmbeddingCache(path).encode(shared_encoder(), ["staff keep leaving"])
+    assert vectors.shape == (1, 384) and np.isclose(np.linalg.norm(vectors[0]), 1.0, atol=1e-5)
