@@ -22,6 +22,16 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from knowledge.db import PROJECT_ROOT
+
+TRANSCRIPTS = PROJECT_ROOT / "reports" / "channels"
+
+
+def save_transcript(name: str, turns: list[dict]) -> None:
+    """What a stand-in recorded for one conversation, for a person to read (reports/channels/)."""
+    TRANSCRIPTS.mkdir(parents=True, exist_ok=True)
+    (TRANSCRIPTS / f"{name}.json").write_text(json.dumps(turns, indent=2, ensure_ascii=False) + "\n")
+
 
 @dataclass
 class Recorded:

@@ -110,6 +110,9 @@ def test_a_slack_conversation_in_a_dm_uses_block_kit_and_buttons(bot, slack_api)
     yes = next(b for b in buttons_of(reading) if b["value"] == "/affirm")
     assert press(bot, yes, channel=channel) == 200
     posts = posts_to(slack_api, channel, 7)
+    fakes.save_transcript("slack-conversation", [
+        {"user": DESCRIPTION}, {"bot posted": reading}, {"user pressed": yes["text"]["text"]},
+        *({"bot posted": p} for p in posts[1:])])
     cards = [section_text(p) for p in posts if re.match(r"\*\d\. ", section_text(p))]
     assert len(cards) == 3
     for card in cards:

@@ -51,6 +51,9 @@ def test_a_teams_conversation_with_hero_card_buttons_and_markdown(bot, microsoft
     yes = buttons[0]
     assert send(bot, microsoft.activity(yes["text"], conv, value=yes["value"]), microsoft.token()) == 200
     shown = replies(microsoft, conv, 7)
+    fakes.save_transcript("teams-conversation", [
+        {"user": DESCRIPTION}, {"bot replied": reading}, {"user pressed": yes["title"]},
+        *({"bot replied": r} for r in shown[1:])])
     cards = [r["text"] for r in shown if re.match(r"\*\*\d\. ", r.get("text") or "")]
     assert len(cards) == 3
     for text in cards:
