@@ -16,11 +16,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from knowledge import models
 from knowledge.matching import normalise
+from knowledge.schema import Level
 from knowledge.validate import CONTENT_DIR, Content, check_content
 
 #: Bump when the curated tables change shape: the next load drops and recreates them (they
 #: hold only content, rebuilt from YAML on every load; user tables are never touched).
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,12 @@ def _insert(conn: Connection, content: Content) -> None:
     ])
     _rows(conn, models.Barrier, [
         {"id": b.id, "position": i, "name": b.name, "in_short": b.in_short, "description": b.description,
-         "cues": b.cues}
+         "cues": b.cues, "stages": [s.value for s in b.stages]}
         for i, b in enumerate(content.barriers)
+    ])
+    _rows(conn, models.LevelGuide, [
+        {"id": g.id, "position": i, "name": g.name, "role": g.role, "asks": g.asks, "source_ids": g.sources}
+        for i, g in enumerate(sorted(content.levels, key=lambda g: [lv.value for lv in Level].index(g.id)))
     ])
     _rows(conn, models.BarrierLevel, [
         {"barrier_id": b.id, "level": level.value} for b in content.barriers for level in b.levels

@@ -59,6 +59,7 @@ class Barrier(Base):
     in_short = Column(Text, nullable=False)  # the barrier named inside a sentence
     description = Column(Text, nullable=False)
     cues = Column(JSON, nullable=False)
+    stages = Column(JSON, nullable=False)  # where in a project it most often stalls work
 
 
 class BarrierLevel(Base):
@@ -159,8 +160,21 @@ class CoverageEntry(Base):
     covered_by = Column(JSON, nullable=False)
 
 
+class LevelGuide(Base):
+    """What each organisational level does in QI and what to ask of it (model of alignment)."""
+
+    __tablename__ = "level_guides"
+    id = Column(String(20), primary_key=True)
+    position = Column(Integer, nullable=False)
+    name = Column(Text, nullable=False)
+    role = Column(Text, nullable=False)
+    asks = Column(JSON, nullable=False)
+    source_ids = Column(JSON, nullable=False)
+
+
 #: Replaced whole by a load, children before parents (the order deletes run in).
 CURATED_TABLES = [
+    LevelGuide.__table__,
     SearchTerm.__table__,
     CoverageEntry.__table__,
     ToolSource.__table__,

@@ -90,6 +90,18 @@ class BarrierInfo:
     cues: tuple[str, ...]
     levels: tuple[str, ...]
     sources: tuple[SourceRef, ...]
+    stages: tuple[str, ...] = ()  # where in a project it most often stalls work
+
+
+@dataclass(frozen=True)
+class LevelGuideInfo:
+    """An organisational level of the model of alignment, and what to ask of it."""
+
+    id: str
+    name: str
+    role: str
+    asks: tuple[str, ...]
+    sources: tuple[SourceRef, ...]
 
 
 @dataclass(frozen=True)
@@ -399,9 +411,19 @@ class KnowledgeStore:
             sources = self._sources(conn, models.BarrierSource, models.BarrierSource.barrier_id, ids)
         return [
             BarrierInfo(r.id, r.name, r.in_short, r.description, tuple(r.cues),
-                        tuple(sorted(levels[r.id], key=LEVEL_IDS.index)), sources[r.id])
+                        tuple(sorted(levels[r.id], key=LEVEL_IDS.index)), sources[r.id], tuple(r.stages or ()))
             for r in rows
         ]
+
+    def level_guides(self) -> list[LevelGuideInfo]:
+        """The three levels (front line, middle managers, senior leaders), in that order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(models.LevelGuide).order_by(models.LevelGuide.position)).all()
+            wanted = sorted({s for r in rows for s in r.source_ids})
+            found = {r.id: source_ref(r) for r in conn.execute(
+                select(*_SOURCE_COLUMNS).where(models.Source.id.in_(wanted)))} if wanted else {}
+        return [LevelGuideInfo(r.id, r.name, r.role, tuple(r.asks), tuple(found[s] for s in r.source_ids if s in found))
+                for r in rows]
 
     def sources(self) -> list[SourceRef]:
         """Every source the content cites, seeds first (the web chat's sources page lists them)."""

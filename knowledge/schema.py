@@ -42,6 +42,18 @@ class Level(str, Enum):
     senior_leader = "senior_leader"
 
 
+class Stage(str, Enum):
+    """Where a project has got to (the triage asks): the usual phases of a QI project."""
+
+    planning = "planning"
+    testing = "testing"
+    spreading = "spreading"
+    sustaining = "sustaining"
+
+
+STAGE_IDS = [s.value for s in Stage]
+
+
 class Strength(str, Enum):
     primary = "primary"
     secondary = "secondary"
@@ -93,6 +105,9 @@ class Barrier(Item):
     description: Text
     cues: conlist(Text, min_items=3)
     levels: conlist(Level, min_items=1)
+    # The project stages at which this barrier most often stalls work (editorial judgement,
+    # informed by the seeds); the triage weighs a barrier up a little at those stages.
+    stages: list[Stage] = []
     sources: conlist(Identifier, min_items=1)
 
     @validator("id")
@@ -173,6 +188,22 @@ class SeedCoverage(BaseModel):
 
     class Config:
         extra = Extra.forbid
+
+
+class LevelGuide(Item):
+    """One organisational level of the model of alignment (seed 002): the part it plays in a
+    QI project, and what a project team can ask of it when it is missing."""
+
+    name: Name
+    role: Text
+    asks: conlist(Text, min_items=2, max_items=4)
+    sources: conlist(Identifier, min_items=1)
+
+    @validator("id")
+    def _a_level(cls, value: str) -> str:
+        if value not in [level.value for level in Level]:
+            raise ValueError(f"'{value}' is not a level ({', '.join(level.value for level in Level)})")
+        return value
 
 
 class Role(Item):

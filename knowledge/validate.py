@@ -64,6 +64,7 @@ class Content:
     roles: list[schema.Role] = field(default_factory=list)
     settings: list[schema.Setting] = field(default_factory=list)
     ignore: list[schema.IgnoredPhrases] = field(default_factory=list)
+    levels: list[schema.LevelGuide] = field(default_factory=list)
     #: (kind, id) -> every file that defines it (more than one is a duplicate).
     locations: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
     #: kind -> the file, as shown to people, where a missing item of that kind belongs.
@@ -82,6 +83,7 @@ class Content:
             "coverage_entries": sum(len(seed.items) for seed in self.coverage),
             "roles": len(self.roles),
             "settings": len(self.settings),
+            "level_guides": len(self.levels),
         }
 
 
@@ -138,6 +140,7 @@ _SINGULAR = {
     "roles": "role",
     "settings": "setting",
     "ignore": "ignored phrase group",
+    "levels": "level",
 }
 
 
@@ -208,6 +211,7 @@ def read_content(root: Path = CONTENT_DIR) -> Content:
         ([root / "tools.yml"], {"tools": schema.Tool}),
         (sorted((root / "strategies").glob("*.yml")), {"strategies": schema.Strategy}),
         ([root / "coverage.yml"], {"coverage": schema.SeedCoverage}),
+        ([root / "levels.yml"], {"levels": schema.LevelGuide}),
         ([root / "entities.yml"], {"roles": schema.Role, "settings": schema.Setting,
                                    "ignore": schema.IgnoredPhrases}),
     ]
@@ -279,6 +283,10 @@ def cross_check(content: Content) -> list[Problem]:
 
     for b in content.barriers:
         refs("barriers", b.id, "sources", b.sources, sources, "source")
+    for guide in content.levels:
+        refs("levels", guide.id, "sources", guide.sources, sources, "source")
+    for missing in sorted({level.value for level in schema.Level} - {g.id for g in content.levels}):
+        problems.append(Problem(content.home["levels"], f"level '{missing}' has no entry"))
     for s in content.strategies:
         refs("strategies", s.id, "barriers", [link.id for link in s.barriers], barrier_ids, "barrier")
         refs("strategies", s.id, "tools", s.tools, tool_ids, "tool")

@@ -69,3 +69,17 @@ def test_teams_replies_go_only_to_microsoft_hosts_over_https():
     assert not host_allowed("ftp://smba.trafficmanager.net/", hosts)
     assert not host_allowed("", hosts)
     assert host_allowed("http://127.0.0.1:8123/", ("127.0.0.1",))  # loopback (tests) may be plain http
+
+
+def test_the_sources_page_escapes_knowledge_content():
+    from knowledge.repository import SourceRef
+    from qi_coach.channels.sources_page import sources_html
+
+    class Store:
+        def sources(self):
+            return [SourceRef('x"><script>alert(1)</script>', "<b>Evil</b> 2020",
+                              "A <img src=x onerror=alert(1)> citation.", "000_<script>.txt")]
+
+    page = sources_html(Store())
+    assert "<script>" not in page and "<img" not in page and "<b>Evil" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and 'id="x&quot;&gt;&lt;script&gt;' in page

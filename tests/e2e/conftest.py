@@ -44,8 +44,12 @@ class Bot:
     def start(self) -> None:
         self.processes = serve.start_servers(DEFAULT_MODEL, self.endpoints, self.env, self.rasa_port,
                                              self.actions_port, self.folder / "logs")
-        serve.wait_until_ready(self.processes, self.rasa_port, self.actions_port, timeout=240,
-                               logs=self.folder / "logs")
+        try:
+            serve.wait_until_ready(self.processes, self.rasa_port, self.actions_port, timeout=240,
+                                   logs=self.folder / "logs")
+        except BaseException:  # never leave servers running behind a failed start
+            serve.stop(self.processes)
+            raise
 
     def stop(self) -> None:
         serve.stop(self.processes)

@@ -41,15 +41,17 @@ def bare_server(tmp_path_factory):
     endpoints.write_text(json.dumps({"tracker_store": {"type": "qi_coach.stores.ConfiguredSQLTrackerStore"}}))
     process = serve.start_rasa(DEFAULT_MODEL, endpoints, env, port, folder / "logs")
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240
-    while fetch(url + "/webhooks/rest/")[0] != 200:
-        if process.poll() is not None:
-            pytest.fail("the Rasa server exited:\n" + (folder / "logs" / "rasa.log").read_text()[-3000:])
-        if time.monotonic() > deadline:
-            pytest.fail("the Rasa server did not start in 240 s")
-        time.sleep(0.5)
-    yield url
-    serve.stop([process])
+    try:  # whatever happens, the server does not outlive the tests
+        deadline = time.monotonic() + 240
+        while fetch(url + "/webhooks/rest/")[0] != 200:
+            if process.poll() is not None:
+                pytest.fail("the Rasa server exited:\n" + (folder / "logs" / "rasa.log").read_text()[-3000:])
+            if time.monotonic() > deadline:
+                pytest.fail("the Rasa server did not start in 240 s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        serve.stop([process])
 
 
 def test_slack_and_teams_are_off_until_their_variables_are_set(bare_server):

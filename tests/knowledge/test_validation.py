@@ -60,8 +60,18 @@ def _level_without_strategy(data):
     staff["levels"].append("senior_leader")
 
 
+def _drop_level_guide(data):
+    data["levels"] = [g for g in data["levels"] if g["id"] != "senior_leader"]
+
+
 CASES = [
     # (what breaks, file, change, expected message fragments)
+    ("level guide missing", "levels.yml", _drop_level_guide,
+     ["knowledge/content/levels.yml: level 'senior_leader' has no entry"]),
+    ("unknown level guide", "levels.yml", _set("levels", "id", "the_board"),
+     ["knowledge/content/levels.yml: level 'the_board', field 'id': 'the_board' is not a level"]),
+    ("unknown stage", "barriers.yml", _set("barriers", "stages", ["launch"]),
+     ["knowledge/content/barriers.yml: barrier 'time_pressure', field 'stages[0]': value is not a valid enumeration"]),
     ("unknown barrier id", "strategies/clinical_engagement.yml", _set_barrier_link,
      [f"{CE}: strategy 'attractor_pattern', field 'barriers[0]': unknown barrier 'fatigue_of_everything'"]),
     ("unknown tool id", "strategies/clinical_engagement.yml", _append("strategies", "tools", "magic_wand"),

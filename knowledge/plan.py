@@ -1,0 +1,100 @@
+"""The action plan at the end of the guided triage: what to do about the top barriers, and
+what to ask of each organisational level that is not yet involved.
+
+``build_plan`` picks the content (from the knowledge store) and returns a plain dict, which is
+what is stored (``action_plans.plan``) and what the follow-up check-ins will read;
+``plan_markdown`` writes it for people: the chat, the web page's download and
+``qi-coach plan export`` all show the same text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from knowledge.repository import KnowledgeStore, Recommendation
+from knowledge.triage import Priority, missing_levels
+
+MAX_BARRIERS = 3
+STRATEGIES_PER_BARRIER = 3
+MIN_STRATEGIES = 2
+STAGE_NAMES = {"planning": "planning", "testing": "testing changes", "spreading": "spreading",
+               "sustaining": "sustaining"}
+
+
+def build_plan(store: KnowledgeStore, priorities: Sequence[Priority], *, levels: Iterable[str] = (),
+               stage: str | None = None, aim: str | None = None, stuck_for: str | None = None,
+               tried_text: str | None = None, tried_ids: Iterable[str] = ()) -> dict[str, Any]:
+    """A plan for the top barriers (at most three): two or three strategies each, at the
+    user's levels where possible, never one already tried or already in the plan."""
+    levels = list(levels)
+    used = set(tried_ids)
+    sections = []
+    for priority in priorities[:MAX_BARRIERS]:
+        barrier = store.get_barrier(priority.barrier_id)
+        recs = _strategies_for(store, priority.barrier_id, levels, used)
+        used.update(r.strategy_id for r in recs)
+        sections.append({
+            "barrier": barrier.id, "name": barrier.name, "in_short": barrier.in_short,
+            "strategies": [_strategy(r) for r in recs],
+        })
+    guides = {g.id: g for g in store.level_guides()}
+    asks = [{"level": level, "name": guides[level].name, "role": guides[level].role, "asks": list(guides[level].asks),
+             "sources": [s.short for s in guides[level].sources]}
+            for level in (missing_levels(levels) if levels else []) if level in guides]
+    return {
+        "version": 1,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "aim": aim, "stage": stage, "levels": levels, "stuck_for": stuck_for,
+        "tried": tried_text, "excluded_strategies": sorted(set(tried_ids)),
+        "barriers": sections, "level_asks": asks,
+    }
+
+
+def _strategies_for(store: KnowledgeStore, barrier_id: str, levels: list[str], used: set[str]) -> list[Recommendation]:
+    """Two or three strategies: those acting at the user's levels first, topped up from any level."""
+    recs = store.recommend({barrier_id: 1.0}, levels=levels or None, exclude=used, limit=STRATEGIES_PER_BARRIER)
+    if len(recs) < MIN_STRATEGIES and levels:
+        more = store.recommend({barrier_id: 1.0}, exclude=used | {r.strategy_id for r in recs},
+                               limit=STRATEGIES_PER_BARRIER - len(recs))
+        recs = recs + more
+    return recs
+
+
+def _strategy(rec: Recommendation) -> dict[str, Any]:
+    return {
+        "id": rec.strategy_id, "title": rec.title, "first_step": rec.first_step,
+        "tool": rec.tools[0].name if rec.tools else None,
+        "evidence": rec.evidence_label,
+        "sources": [{"id": s.id, "label": s.short} for s in rec.sources],
+    }
+
+
+def plan_markdown(plan: dict[str, Any]) -> str:
+    """The plan as a person reads it: Markdown, no blank lines (chat channels split on them)."""
+    lines = ["# Your action plan"]
+    facts = []
+    if plan.get("aim"):
+        facts.append(f"**Aim:** {plan['aim']}")
+    if plan.get("stage"):
+        facts.append(f"**Stage:** {STAGE_NAMES.get(plan['stage'], plan['stage'])}")
+    if plan.get("stuck_for"):
+        facts.append(f"**Stuck for:** {plan['stuck_for']}")
+    lines += facts
+    for n, section in enumerate(plan.get("barriers") or [], 1):
+        lines.append(f"## {n}. {section['name']}")
+        if not section["strategies"]:
+            lines.append("No strategy in the library fits this one yet that you have not tried.")
+        for strategy in section["strategies"]:
+            sources = "; ".join(f"[{s['label']}](sources#{s['id']})" for s in strategy["sources"])
+            tool = f" *Tool:* {strategy['tool']}." if strategy.get("tool") else ""
+            lines.append(f"- **{strategy['title']}**: {strategy['first_step']}{tool} "
+                         f"*Evidence:* {strategy['evidence']}; {sources}")
+    if plan.get("level_asks"):
+        lines.append("## Who else to bring in")
+        for level in plan["level_asks"]:
+            lines.append(f"**{level['name']}** ({'; '.join(level['sources'])}): {level['role']}")
+            lines += [f"- {ask}" for ask in level["asks"]]
+    lines.append("Take this to your next team meeting: agree who does each first step, and by when.")
+    return "\n".join(lines)
