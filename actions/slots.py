@@ -15,3 +15,18 @@ CLARIFICATION = "clarification"
 BARRIER_CHOICE = "barrier_choice"
 BARRIER_ADDITION = "barrier_addition"
 FEEDBACK = "feedback"
+TRIAGE_CONFIRMATION = "triage_confirmation"
+TRIAGE_CORRECTION = "triage_correction"
+
+# the guided triage: its questions, in the order triage_form asks them
+TRIAGE_AIM = "triage_aim"
+TRIAGE_STAGE = "triage_stage"
+TRIAGE_LEVELS = "triage_levels"
+TRIAGE_STUCK_FOR = "triage_stuck_for"
+TRIAGE_TRIED = "triage_tried"
+TRIAGE_OBSTACLE = "triage_obstacle"
+TRIAGE_MORE = "triage_more"
+TRIAGE_QUESTIONS = [TRIAGE_AIM, TRIAGE_STAGE, TRIAGE_LEVELS, TRIAGE_STUCK_FOR, TRIAGE_TRIED, TRIAGE_OBSTACLE,
+                    TRIAGE_MORE]
+TRIAGE_ANSWERS = "triage_answers"
+TRIAGE_PRIORITIES = "triage_priorities"

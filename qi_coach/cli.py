@@ -139,6 +139,26 @@ def cmd_spacy_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan_export(args: argparse.Namespace) -> int:
+    """The latest action plan of one conversation, as Markdown (stdout or a file)."""
+    from knowledge.records import UserRecords
+
+    engine = default_engine()
+    if not inspect(engine).has_table("action_plans"):
+        raise NotLoaded
+    saved = UserRecords(engine).latest_plan(args.conversation_id)
+    if saved is None:
+        print(f"No action plan for conversation '{args.conversation_id}' in {_safe_url()}.", file=sys.stderr)
+        return 1
+    text = saved.markdown + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"Wrote the plan of {saved.created_at:%Y-%m-%d %H:%M} to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from qi_coach.serve import main as serve
 
@@ -196,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(func=cmd_spacy_build)
 
     commands.add_parser("serve", help="start the servers and chat in the terminal").set_defaults(func=cmd_serve)
+
+    plan_cmd = commands.add_parser("plan", help="action plans made by the guided triage")
+    plan_sub = plan_cmd.add_subparsers(dest="action", required=True)
+    export = plan_sub.add_parser("export", help="write a conversation's latest plan as Markdown")
+    export.add_argument("conversation_id", help="the conversation (Rasa sender) id")
+    export.add_argument("-o", "--output", help="a file to write (default: standard output)")
+    export.set_defaults(func=cmd_plan_export)
 
     for kind in ("tool", "strategy"):
         find = sub.add_parser(kind, help=f"find a {kind} from what a person types")

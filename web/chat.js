@@ -174,6 +174,35 @@
     }
   });
 
+  document.getElementById("triage").addEventListener("click", function () {
+    say("/start_triage", "Help me work out why my project is stuck");
+  });
+
+  // The plan is fetched with the session token in a header (never in the address, where it
+  // would end up in logs), then saved from memory as a Markdown file.
+  document.getElementById("download-plan").addEventListener("click", function () {
+    if (!token) return;
+    fetch("plan", { headers: { "X-Session-Token": token } }).then(function (reply) {
+      if (reply.status === 404) {
+        setStatus("There is no plan yet: the guided triage makes one.");
+        return null;
+      }
+      if (!reply.ok) throw new Error("status " + reply.status);
+      return reply.blob();
+    }).then(function (blob) {
+      if (!blob) return;
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = "qi-coach-action-plan.md";
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setStatus("Your plan was downloaded as qi-coach-action-plan.md.");
+    }).catch(function () {
+      setStatus("The plan could not be downloaded. Try again in a moment.");
+    });
+  });
+
   newChat.addEventListener("click", function () {
     window.localStorage.removeItem(TOKEN_KEY);
     token = null;

@@ -25,6 +25,7 @@ LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
 BOLD = re.compile(r"\*\*(.+?)\*\*")
 ITALIC = re.compile(r"(?<![*\w])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![*\w])")
 LIST_ITEM = re.compile(r"^\s*(?:[-*]|\d+\.)\s")
+HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$", re.MULTILINE)
 WEBCHAT_PATH = "/webhooks/webchat/"
 
 SLACK_SECTION_LIMIT = 3000  # characters of text in one section block
@@ -60,6 +61,7 @@ def resolve_links(markdown: str, base_url: str | None) -> str:
 def to_plain(markdown: str) -> str:
     """The words without the markup: for terminals and notification previews."""
     text = LINK.sub(lambda m: m.group(1), markdown)
+    text = HEADING.sub(r"\1", text)
     text = BOLD.sub(r"\1", text)
     return ITALIC.sub(r"\1", text)
 
@@ -73,9 +75,10 @@ def slack_escape(text: str) -> str:
 
 
 def to_slack_mrkdwn(markdown: str, base_url: str | None = None) -> str:
-    """Markdown to Slack's ``mrkdwn``: ``*bold*``, ``_italic_``, ``<url|label>``; the user's
-    or content's own ``<``, ``>`` and ``&`` escaped so they cannot form a mention or link."""
-    text = resolve_links(markdown, base_url)
+    """Markdown to Slack's ``mrkdwn``: ``*bold*``, ``_italic_``, ``<url|label>``, headings as
+    bold lines (Slack has none); the user's or content's own ``<``, ``>`` and ``&`` escaped so
+    they cannot form a mention or link."""
+    text = HEADING.sub(lambda m: f"**{m.group(1).replace('**', '')}**", resolve_links(markdown, base_url))
     parts, last = [], 0
     for match in LINK.finditer(text):  # only absolute links are left
         parts.append(_slack_inline(slack_escape(text[last:match.start()])))

@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 import jwt
@@ -186,7 +186,8 @@ class TeamsOutput(OutputChannel):
     def __init__(self, activity: dict, token: OutboundToken):
         self.activity, self.token = activity, token
         base = activity["serviceUrl"].rstrip("/")
-        self.url = f"{base}/v3/conversations/{activity['conversation']['id']}/activities"
+        conversation = quote(str(activity["conversation"]["id"]), safe=":@;=")  # Teams ids carry ':', '@', ';'
+        self.url = f"{base}/v3/conversations/{conversation}/activities"
 
     async def _send(self, extra: dict) -> None:
         reply = {"type": "message", "from": self.activity.get("recipient"), "recipient": self.activity.get("from"),

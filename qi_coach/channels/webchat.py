@@ -18,6 +18,7 @@ connection, with a Content-Security-Policy that allows only its own scripts.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -187,6 +188,20 @@ class WebChatInput(InputChannel):
         @webchat.route("/static/vendor/<name:str>", methods=["GET"])
         async def vendored(_: Request, name: str) -> HTTPResponse:
             return await self._static(f"vendor/{name}")
+
+        @webchat.route("/plan", methods=["GET"])
+        async def plan(request: Request) -> HTTPResponse:
+            """The session's latest action plan as a Markdown file (token in X-Session-Token)."""
+            session_id = self.signer.verify(request.headers.get("X-Session-Token"))
+            if session_id is None:
+                return response.json({"error": "this chat session could not be verified"}, status=401)
+            from knowledge.records import UserRecords
+
+            saved = await asyncio.to_thread(UserRecords().latest_plan, session_id)
+            if saved is None:
+                return response.json({"error": "no action plan yet: the guided triage makes one"}, status=404)
+            return response.text(saved.markdown + "\n", content_type="text/markdown; charset=utf-8", headers={
+                **_security_headers(), "Content-Disposition": 'attachment; filename="qi-coach-action-plan.md"'})
 
         @webchat.route("/sources", methods=["GET"])
         async def sources(_: Request) -> HTTPResponse:

@@ -22,8 +22,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -36,6 +39,7 @@ HELDOUT = PROJECT_ROOT / "tests" / "eval" / "heldout.jsonl"
 HELDOUT_HASH = PROJECT_ROOT / "tests" / "eval" / "heldout.sha256"
 CONFIG = PROJECT_ROOT / "config.yml"
 PROBLEM = "describe_problem"
+PARALLEL_JOBS = 2  # trainings or classifications run side by side (CI and these machines: 2 cores)
 
 
 @dataclass
@@ -171,14 +175,22 @@ def variant_configs(folder: Path, config: Path = CONFIG, names: Sequence[str] | 
     return out
 
 
+def _side_by_side(jobs: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Run independent jobs (each a subprocess: a training or a classification) two at a time:
+    much of Rasa's training is single-threaded, so on 2 cores this nearly halves the wait."""
+    with ThreadPoolExecutor(max_workers=PARALLEL_JOBS) as pool:
+        futures = {name: pool.submit(job) for name, job in jobs.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
 def evaluate_split(train: Sequence[Example], test_texts: list[str], test_truths: list[list[str]],
                    model: Path, variant_models: dict[str, Path] | None = None) -> Run:
     run = Run(list(test_texts), [list(t) for t in test_truths])
-    results = classify(model, test_texts)
-    run.predicted[PIPELINE] = [r["barriers"] for r in results]
-    run.predicted_intents = [r.get("intent") for r in results]
-    for name, variant_model in (variant_models or {}).items():
-        run.predicted[name] = [r["barriers"] for r in classify(variant_model, test_texts)]
+    models = {PIPELINE: model, **(variant_models or {})}
+    results = _side_by_side({name: partial(classify, m, test_texts) for name, m in models.items()})
+    for name, answers in results.items():
+        run.predicted[name] = [r["barriers"] for r in answers]
+    run.predicted_intents = [r.get("intent") for r in results[PIPELINE]]
     for baseline in (KeywordBaseline(), TfidfBaseline()):
         baseline.fit([e.text for e in train], [e.barriers for e in train])
         run.predicted[baseline.name] = baseline.predict(test_texts)
@@ -197,10 +209,12 @@ def cross_validate(examples: list[Example], folds: int, repeats: int, work: Path
             test = [e for e, f in zip(examples, fold_of, strict=True) if f == fold]
             progress(f"  cross-validation repeat {repeat + 1}/{repeats}, fold {fold + 1}/{folds}: "
                      f"training on {len(train)}, testing on {len(test)} ...")
-            model = train_nlu(train, work / f"r{repeat}f{fold}", f"fold{fold}", config)
-            variant_models = {name: train_nlu(train, work / f"r{repeat}f{fold}v{i}", f"fold{fold}", path)
-                              for i, (name, path) in enumerate((variants or {}).items())}
-            run = evaluate_split(train, [e.text for e in test], [e.barriers for e in test], model, variant_models)
+            jobs = {PIPELINE: partial(train_nlu, train, work / f"r{repeat}f{fold}", f"fold{fold}", config)}
+            for i, (name, path) in enumerate((variants or {}).items()):
+                jobs[name] = partial(train_nlu, train, work / f"r{repeat}f{fold}v{i}", f"fold{fold}", path)
+            models = _side_by_side(jobs)
+            model = models.pop(PIPELINE)
+            run = evaluate_split(train, [e.text for e in test], [e.barriers for e in test], model, models)
             run.intents = [e.intent for e in test]
             total.extend(run)
             progress(f"    done in {time.monotonic() - started:.0f} s")
@@ -241,10 +255,10 @@ def main(folds: int = 5, repeats: int = 1, limit: int | None = None, skip_cv: bo
     items = heldout()
     with tempfile.TemporaryDirectory(prefix="qi-eval-") as tmp:
         variants = variant_configs(Path(tmp) / "configs") if compare else {}
-        held_models = {}
-        for i, (name, path) in enumerate(variants.items()):
-            print(f"Training the {name} on all the training data ...", flush=True)
-            held_models[name] = train_nlu(every_example, Path(tmp) / f"heldout-v{i}", "variant", path)
+        if variants:
+            print(f"Training {', '.join(variants)} on all the training data ...", flush=True)
+        held_models = _side_by_side({name: partial(train_nlu, every_example, Path(tmp) / f"heldout-v{i}", "variant",
+                                                   path) for i, (name, path) in enumerate(variants.items())})
         print(f"Held-out set: {len(items)} messages (hash verified); classifying with the current model ...",
               flush=True)
         runs["heldout"] = evaluate_split(every_example, [i["text"] for i in items], [i["barriers"] for i in items],

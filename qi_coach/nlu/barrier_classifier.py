@@ -224,7 +224,8 @@ class BarrierClassifier(GraphComponent):
             # intents that describe no barrier (taxonomy: "Not a barrier"), when this sure
             "conversational_intents": ["greet", "goodbye", "thank", "affirm", "deny", "ask_capabilities",
                                        "ask_tool", "ask_human", "ask_more", "feedback_useful",
-                                       "feedback_not_useful", "out_of_scope", "describe_project"],
+                                       "feedback_not_useful", "out_of_scope", "describe_project",
+                                       "start_triage", "skip_question", "previous_question", "cancel", "show_plan"],
             "conversational_confidence": 0.7,
             # intents a confident barrier reading may replace with describe_problem
             "overridable_intents": ["greet", "goodbye", "thank", "affirm", "deny", "feedback_useful",

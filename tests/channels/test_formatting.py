@@ -67,3 +67,12 @@ def test_teams_buttons_send_the_payload_and_show_the_title():
 def test_plain_text_drops_the_markup_but_keeps_every_word():
     assert to_plain(CARD).startswith("1. Measure a few things well\n")
     assert "First step: Write" in to_plain(CARD) and "Pannick et al. 2016, 002_4fc24f89e94075fe.txt" in to_plain(CARD)
+
+
+def test_headings_become_bold_lines_in_slack_and_plain_words_in_text():
+    plan = "# Your action plan\n**Aim:** fewer falls\n## 1. No time for the project\n- **Protect an hour**: book it."
+    slack = to_slack_mrkdwn(plan)
+    assert slack.splitlines()[0] == "*Your action plan*" and "*1. No time for the project*" in slack
+    assert "#" not in slack and "**" not in slack
+    assert to_plain(plan).splitlines()[:3] == ["Your action plan", "Aim: fewer falls", "1. No time for the project"]
+    assert to_teams_markdown(plan).startswith("# Your action plan\n\n**Aim:** fewer falls\n\n## 1.")

@@ -1,0 +1,325 @@
+"""The guided triage: a form that walks a stuck project through six questions, then a
+prioritised list of barriers to confirm, then the action plan.
+
+The form (``triage_form`` in domain.yml) asks for its slots in order; this module validates
+each answer (re-prompting when it does not fit), handles the detours (skip, back, cancel) and
+makes the plan. Reading the answers, scoring and choosing the plan's content live in
+``knowledge.triage`` and ``knowledge.plan``; this module only calls them and words replies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import render
+from actions import slots as s
+from actions.base import CoachAction, latest_intent, slot_list
+from knowledge import KnowledgeStore
+from knowledge.plan import build_plan, plan_markdown
+from knowledge.schema import BARRIER_IDS
+from knowledge.triage import Priority, prioritise, read_duration, read_levels, read_stage
+
+SKIPPED = "skipped"
+SHOWN_PRIORITIES = 5
+NOTHING_TRIED = ("nothing", "nothing yet", "no", "none", "not yet", "nope", "n/a", "na")
+BUTTON_DURATIONS = ("a few weeks", "1 to 3 months", "3 to 6 months", "over 6 months")  # domain.yml buttons
+
+
+def _text(value: Any) -> str:
+    return " ".join(str(value).split()) if isinstance(value, str) else ""
+
+
+def _readings(tracker: Tracker) -> list[dict]:
+    """The barrier classifier's reading of the latest message."""
+    return [{"id": b["id"], "confidence": float(b["confidence"])}
+            for b in tracker.latest_message.get("barriers") or []
+            if isinstance(b, dict) and b.get("id") in BARRIER_IDS and isinstance(b.get("confidence"), (int, float))]
+
+
+class ValidateTriageForm(FormValidationAction):
+    """Checks each triage answer; an answer that does not fit is refused with a clear re-prompt."""
+
+    def __init__(self, store: KnowledgeStore | None = None):
+        super().__init__()
+        self.store = store or KnowledgeStore()
+
+    def name(self) -> str:
+        return "validate_triage_form"
+
+    def validate_triage_aim(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                            domain: dict) -> dict[str, Any]:
+        if value is None:  # reset by an action (start, back, cancel): nothing to check
+            return {s.TRIAGE_AIM: None}
+        aim = _text(value)
+        if aim == SKIPPED or len(aim.split()) >= 3:
+            return {s.TRIAGE_AIM: aim[:500]}
+        dispatcher.utter_message(text="Could you say a little more, in a short sentence? For example: "
+                                      "\"get every patient's falls risk assessed within 24 hours\".")
+        return {s.TRIAGE_AIM: None}
+
+    def validate_triage_stage(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: dict) -> dict[str, Any]:
+        if value is None:  # reset by an action (start, back, cancel): nothing to check
+            return {s.TRIAGE_STAGE: None}
+        stage = SKIPPED if _text(value) == SKIPPED else read_stage(_text(value))
+        if stage:
+            return {s.TRIAGE_STAGE: stage}
+        dispatcher.utter_message(text="I didn't catch the stage. Is it planning, testing changes, spreading or "
+                                      "sustaining? The buttons below work too.")
+        return {s.TRIAGE_STAGE: None}
+
+    def validate_triage_levels(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: dict) -> dict[str, Any]:
+        if value is None:  # reset by an action (start, back, cancel): nothing to check
+            return {s.TRIAGE_LEVELS: None}
+        if isinstance(value, list):  # already read (a skip sets [])
+            return {s.TRIAGE_LEVELS: [v for v in value if isinstance(v, str)]}
+        levels = read_levels(_text(value), tracker.latest_message.get("levels") or [])
+        if levels:
+            return {s.TRIAGE_LEVELS: levels}
+        dispatcher.utter_message(text="Who is taking part: front-line staff (nurses, doctors, therapists...), "
+                                      "middle managers (ward or service managers, matrons...), or senior leaders "
+                                      "and the board? Pick a button or name the roles.")
+        return {s.TRIAGE_LEVELS: None}
+
+    def validate_triage_stuck_for(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: dict) -> dict[str, Any]:
+        if value is None:  # reset by an action (start, back, cancel): nothing to check
+            return {s.TRIAGE_STUCK_FOR: None}
+        text = _text(value)
+        duration = text if text in (SKIPPED, *BUTTON_DURATIONS) else read_duration(text)
+        if duration:
+            return {s.TRIAGE_STUCK_FOR: duration}
+        dispatcher.utter_message(text="Roughly how long has it been stuck, for example \"about two months\"? "
+                                      "A rough idea is fine.")
+        return {s.TRIAGE_STUCK_FOR: None}
+
+    def validate_triage_tried(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: dict) -> dict[str, Any]:
+        if value is None:  # reset by an action (start, back, cancel): nothing to check
+            return {s.TRIAGE_TRIED: None}
+        text = _text(value)
+        if not text:
+            dispatcher.utter_message(text="What have you tried so far? \"Nothing yet\" is fine too.")
+            return {s.TRIAGE_TRIED: None}
+        if text.lower().strip(".!") in NOTHING_TRIED:
+            return {s.TRIAGE_TRIED: "nothing yet"}
+        return {s.TRIAGE_TRIED: text[:1000]}
+
+    def validate_triage_obstacle(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: dict) -> dict[str, Any]:
+        if value is None:  # reset by an action (start, back, cancel): nothing to check
+            return {s.TRIAGE_OBSTACLE: None}
+        text = _text(value)
+        if not text or text == SKIPPED:
+            dispatcher.utter_message(text="I need at least one thing that's getting in the way to make a plan. "
+                                          "Describe it in a sentence, or say \"cancel\" to stop.")
+            return {s.TRIAGE_OBSTACLE: None}
+        answers = slot_list(tracker, s.TRIAGE_ANSWERS) + [{"text": text[:1500], "barriers": _readings(tracker)}]
+        return {s.TRIAGE_OBSTACLE: text[:1500], s.TRIAGE_ANSWERS: answers}
+
+    def validate_triage_more(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: dict) -> dict[str, Any]:
+        if value is None:  # reset by an action (start, back, cancel): nothing to check
+            return {s.TRIAGE_MORE: None}
+        text = _text(value)
+        intent = latest_intent(tracker)
+        if value is True or text in ("done", SKIPPED) or intent in ("deny", "thank", "goodbye"):
+            return {s.TRIAGE_MORE: True}
+        if intent == "affirm":
+            dispatcher.utter_message(text="Go on: what else is getting in the way?")
+            return {s.TRIAGE_MORE: None}
+        answers = slot_list(tracker, s.TRIAGE_ANSWERS) + [{"text": text[:1500], "barriers": _readings(tracker)}]
+        return {s.TRIAGE_MORE: None, s.TRIAGE_ANSWERS: answers}
+
+
+class ActionTriageStart(CoachAction):
+    """Start (or restart) the triage from a clean slate."""
+
+    def name(self) -> str:
+        return "action_triage_start"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(response="utter_triage_intro")
+        return clear_triage()
+
+
+class ActionTriageSkip(CoachAction):
+    """Skip the question being asked (the plan is made without that answer)."""
+
+    def name(self) -> str:
+        return "action_triage_skip"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        asked = tracker.get_slot("requested_slot")
+        if asked == s.TRIAGE_OBSTACLE:
+            dispatcher.utter_message(text="This one I need: it's what the plan is built on.")
+            return []
+        if asked not in s.TRIAGE_QUESTIONS:
+            return []
+        value: Any = [] if asked == s.TRIAGE_LEVELS else (True if asked == s.TRIAGE_MORE else SKIPPED)
+        dispatcher.utter_message(text="Skipped.")
+        return [SlotSet(asked, value)]
+
+
+class ActionTriageBack(CoachAction):
+    """Go back to the previous question (its answer is cleared and asked again)."""
+
+    def name(self) -> str:
+        return "action_triage_back"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        asked = tracker.get_slot("requested_slot")
+        if asked not in s.TRIAGE_QUESTIONS or s.TRIAGE_QUESTIONS.index(asked) == 0:
+            dispatcher.utter_message(text="This is the first question.")
+            return []
+        previous = s.TRIAGE_QUESTIONS[s.TRIAGE_QUESTIONS.index(asked) - 1]
+        events: list[EventType] = [SlotSet(previous, None), SlotSet(asked, None)]
+        if previous == s.TRIAGE_OBSTACLE:  # answering that again replaces what was said
+            events.append(SlotSet(s.TRIAGE_ANSWERS, []))
+        dispatcher.utter_message(text="OK, back one question.")
+        return events
+
+
+class ActionTriageCancel(CoachAction):
+    """Stop the triage; nothing half-done is kept."""
+
+    def name(self) -> str:
+        return "action_triage_cancel"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(text="I've stopped the triage and kept none of it. Whenever you like, tell me "
+                                      "what's getting in the way, or start again.",
+                                 buttons=[render.button("Start the triage again", "start_triage")])
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *clear_triage()]
+
+
+def clear_triage() -> list[EventType]:
+    return [SlotSet(slot, None) for slot in s.TRIAGE_QUESTIONS] + [
+        SlotSet(s.TRIAGE_ANSWERS, []), SlotSet(s.TRIAGE_PRIORITIES, []), SlotSet(s.AWAITING, s.NOTHING)]
+
+
+def _levels(tracker: Tracker) -> list[str]:
+    return [v for v in slot_list(tracker, s.TRIAGE_LEVELS) if isinstance(v, str)]
+
+
+def _stage(tracker: Tracker) -> str | None:
+    stage = tracker.get_slot(s.TRIAGE_STAGE)
+    return stage if stage and stage != SKIPPED else None
+
+
+def show_priorities(dispatcher: CollectingDispatcher, store: KnowledgeStore, priorities: list[dict]) -> None:
+    names = {b.id: b.name for b in store.barriers()}
+    listed = "\n".join(f"{i}. **{names[p['id']]}**" + (" (you mentioned it more than once)" if p.get("mentions", 1) > 1
+                                                       else "")
+                       for i, p in enumerate(priorities[:SHOWN_PRIORITIES], 1))
+    top = min(3, len(priorities))
+    dispatcher.utter_message(
+        text=f"Here is what I heard, most pressing first:\n{listed}\nThe plan will cover the top {top}. "
+             f"Is this the right order?",
+        buttons=[render.button("Yes, make my plan", "affirm"), render.button("Change the order", "deny")])
+
+
+class ActionTriagePrioritise(CoachAction):
+    """After the last question: combine the answers into a prioritised list, for confirmation."""
+
+    def name(self) -> str:
+        return "action_triage_prioritise"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        answers = slot_list(tracker, s.TRIAGE_ANSWERS)
+        ranked = prioritise([a.get("barriers") or [] for a in answers], self.store.barriers(), stage=_stage(tracker),
+                            levels=_levels(tracker))
+        priorities = [{"id": p.barrier_id, "score": p.score, "mentions": p.mentions} for p in ranked]
+        if not priorities:
+            dispatcher.utter_message(text="Thank you. I couldn't tell from that which kind of barrier is in the way, "
+                                          "so pick the one that fits best and I'll build the plan around it.")
+            offer_barriers(dispatcher, self.store, "prioritise_barrier")
+            return [SlotSet(s.TRIAGE_PRIORITIES, []), SlotSet(s.AWAITING, s.TRIAGE_CORRECTION)]
+        show_priorities(dispatcher, self.store, priorities)
+        return [SlotSet(s.TRIAGE_PRIORITIES, priorities), SlotSet(s.AWAITING, s.TRIAGE_CONFIRMATION)]
+
+
+def offer_barriers(dispatcher: CollectingDispatcher, store: KnowledgeStore, intent: str,
+                   first: list[str] = ()) -> None:
+    order = list(first) + [b for b in BARRIER_IDS if b not in first]
+    names = {b.id: b.name for b in store.barriers()}
+    dispatcher.utter_message(text="Which barrier matters most?",
+                             buttons=[render.button(names[b], intent, barrier=b) for b in order])
+
+
+class ActionTriageReprioritise(CoachAction):
+    """The user corrects the order: asked which matters most, or told (a button) and re-shown."""
+
+    def name(self) -> str:
+        return "action_triage_reprioritise"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        priorities = [p for p in slot_list(tracker, s.TRIAGE_PRIORITIES) if isinstance(p, dict)]
+        chosen = [e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "barrier"]
+        chosen = [c for c in chosen if c in BARRIER_IDS]
+        if latest_intent(tracker) != "prioritise_barrier" or not chosen:
+            offer_barriers(dispatcher, self.store, "prioritise_barrier", [p["id"] for p in priorities])
+            return [SlotSet(s.AWAITING, s.TRIAGE_CORRECTION)]
+        moved = [p for p in priorities if p["id"] == chosen[0]] or [{"id": chosen[0], "score": None, "mentions": 0,
+                                                                   "added_by_user": True}]
+        priorities = moved + [p for p in priorities if p["id"] != chosen[0]]
+        show_priorities(dispatcher, self.store, priorities)
+        return [SlotSet(s.TRIAGE_PRIORITIES, priorities), SlotSet(s.AWAITING, s.TRIAGE_CONFIRMATION)]
+
+
+class ActionMakePlan(CoachAction):
+    """Make, keep and show the action plan for the confirmed priorities."""
+
+    def name(self) -> str:
+        return "action_make_plan"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        priorities = [p for p in slot_list(tracker, s.TRIAGE_PRIORITIES) if isinstance(p, dict) and p.get("id")]
+        if not priorities:
+            dispatcher.utter_message(response="utter_ask_describe")
+            return [SlotSet(s.AWAITING, s.NOTHING)]
+        tried_text = tracker.get_slot(s.TRIAGE_TRIED)
+        tried_ids = list(slot_list(tracker, s.TRIED_STRATEGIES))
+        if tried_text and tried_text not in (SKIPPED, "nothing yet"):
+            lookup = self.store.find_strategies(tried_text)
+            tried_ids += [m.id for m in lookup.matches[:3]] if lookup.found else []
+        ranked = [Priority(p["id"], p.get("score") or 0.0, p.get("score") or 0.0, p.get("mentions") or 0, False, False)
+                  for p in priorities]
+        aim, stuck = tracker.get_slot(s.TRIAGE_AIM), tracker.get_slot(s.TRIAGE_STUCK_FOR)
+        plan = build_plan(self.store, ranked, levels=_levels(tracker), stage=_stage(tracker),
+                          aim=None if aim == SKIPPED else aim, stuck_for=None if stuck == SKIPPED else stuck,
+                          tried_text=None if tried_text == SKIPPED else tried_text, tried_ids=tried_ids)
+        markdown = plan_markdown(plan)
+        self.records.save_plan(tracker.sender_id, plan, markdown)
+        top = priorities[:3]
+        self.records.confirm_barriers(tracker.sender_id,  # the user confirmed these; kept for insights
+                                      {p["id"]: None if p.get("added_by_user") else min(1.0, p.get("score") or 0.0)
+                                       for p in top},
+                                      corrected=[p["id"] for p in top if p.get("added_by_user")])
+        dispatcher.utter_message(text=markdown)
+        dispatcher.utter_message(text="I've kept this plan: say \"show my plan\" any time to see it again"
+                                      " (on the web page you can also download it).",
+                                 buttons=[render.button("Show my plan", "show_plan")])
+        return [SlotSet(s.AWAITING, s.NOTHING), SlotSet(s.BARRIERS_CONFIRMED, [p["id"] for p in priorities[:3]])]
+
+
+class ActionShowPlan(CoachAction):
+    """Bring back the latest plan of this conversation (it is kept in the database)."""
+
+    def name(self) -> str:
+        return "action_show_plan"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        saved = self.records.latest_plan(tracker.sender_id)
+        if saved is None:
+            dispatcher.utter_message(text="You don't have a plan yet. The guided triage makes one in six questions.",
+                                     buttons=[render.button("Help me work out why my project is stuck",
+                                                            "start_triage")])
+            return []
+        dispatcher.utter_message(text=saved.markdown)
+        return []
