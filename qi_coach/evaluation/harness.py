@@ -103,7 +103,10 @@ def write_nlu(examples: Sequence[Example], folder: Path) -> Path:
 
 def train_nlu(examples: Sequence[Example], folder: Path, name: str, config: Path = CONFIG) -> Path:
     nlu = write_nlu(examples, folder / "data")
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
+    # Each training gets its own (disabled) Rasa training cache: trainings run side by side would
+    # otherwise write the same .rasa/cache database at once, and fold models are never reused.
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "RASA_CACHE_DIRECTORY": str(folder / "rasa-cache"),
+           "RASA_MAX_CACHE_SIZE": "0"}
     rasa = Path(sys.executable).parent / "rasa"
     done = subprocess.run([str(rasa), "train", "nlu", "--nlu", str(nlu), "--config", str(config),
                            "--out", str(folder), "--fixed-model-name", name], cwd=PROJECT_ROOT,

@@ -109,3 +109,33 @@ def test_the_page_is_usable_with_the_keyboard_alone(bot, phone: Page):
     assert focused
     phone.keyboard.press("Enter")
     expect(log.locator(".message.user")).to_have_count(2)
+
+
+def test_the_triage_starts_from_the_page_and_its_plan_downloads(bot, phone: Page):
+    phone.goto(f"{bot.url}/webhooks/webchat/")
+    log = phone.get_by_role("log", name="Conversation")
+    expect(log.locator(".message.bot").first).to_contain_text("quality-improvement")
+    phone.get_by_role("button", name="Help me work out why my project is stuck").first.click()
+    expect(log).to_contain_text("What is your project trying to achieve?")
+    box = phone.get_by_label("Your message")
+    for answer in ("cut missed doses of time-critical medicines on our ward",):
+        box.fill(answer)
+        box.press("Enter")
+    expect(log).to_contain_text("What stage is the project at?")
+    phone.get_by_role("button", name="Testing changes").click()
+    phone.get_by_role("button", name="Front-line staff only").click()
+    phone.get_by_role("button", name="1 to 3 months").click()
+    expect(log).to_contain_text("What have you tried already")
+    for answer in ("nothing yet", "the nurses never get protected time for the audits"):
+        box.fill(answer)
+        box.press("Enter")
+        expect(log.locator(".message.user").last).to_contain_text(answer)
+    phone.get_by_role("button", name="No, that's all").click()
+    phone.get_by_role("button", name="Yes, make my plan").click()
+    expect(log.locator(".markdown h1", has_text="Your action plan")).to_be_visible()
+    phone.screenshot(path=SCREENSHOTS / "webchat-4-action-plan.png", full_page=True)
+    with phone.expect_download() as download:
+        phone.get_by_role("button", name="Download my plan").click()
+    saved = download.value
+    assert saved.suggested_filename == "qi-coach-action-plan.md"
+    assert Path(saved.path()).read_text().startswith("# Your action plan\n**Aim:** cut missed doses")
