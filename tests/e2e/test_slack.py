@@ -72,14 +72,14 @@ def test_slack_url_verification_echoes_the_challenge(bot):
     assert status == 200 and json.loads(body)["challenge"].startswith("3eZbrw1a")
 
 
-@pytest.mark.parametrize("signing", [
-    {"secret": "not-the-signing-secret"},  # forged
-    {"timestamp": int(time.time()) - 6 * 60},  # stale: over five minutes old
-    {"timestamp": int(time.time()) + 6 * 60},  # from the future
+@pytest.mark.parametrize("secret, age", [
+    ("not-the-signing-secret", 0),  # forged
+    (fakes.SLACK_SECRET, 6 * 60),  # stale: signed over five minutes ago
+    (fakes.SLACK_SECRET, -6 * 60),  # dated in the future
 ], ids=["forged", "stale", "future"])
-def test_slack_requests_with_a_bad_signature_get_401_and_reach_no_conversation(bot, slack_api, signing):
+def test_slack_requests_with_a_bad_signature_get_401_and_reach_no_conversation(bot, slack_api, secret, age):
     channel = fresh_channel()
-    status, _ = post_event(bot, event("hello", channel=channel), **signing)
+    status, _ = post_event(bot, event("hello", channel=channel), secret=secret, timestamp=int(time.time()) - age)
     assert status == 401
     time.sleep(1)
     assert posted(slack_api, channel) == []

@@ -42,8 +42,9 @@ class Conversation:
 
 def start(conversation: Conversation) -> list[dict]:
     replies = conversation.say("/start_triage", "Help me work out why my project is stuck")
-    assert [r["text"].split(".")[0] for r in replies] == ["Let's work out why your project is stuck",
-                                                          "What is your project trying to achieve?"]
+    assert len(replies) == 2  # the introduction and the first question, no re-prompt
+    assert replies[0]["text"].startswith("Let's work out why your project is stuck.")
+    assert replies[1]["text"].startswith("What is your project trying to achieve?")
     return replies
 
 

@@ -98,7 +98,9 @@ def test_the_page_is_usable_with_the_keyboard_alone(bot, phone: Page):
     box.focus()
     phone.keyboard.type("the registrars rotate every four months and nobody owns the project")
     phone.keyboard.press("Enter")
-    expect(log.locator(".message.bot button").first).to_be_enabled()
+    reply = log.locator(".message.bot").last
+    expect(reply.locator("button").first).to_be_enabled()
+    expect(log.locator(".message.bot").first.locator("button")).to_be_disabled()  # the greeting's, now old
     # Tab from the message box reaches the send button; Shift+Tab walks back to the reply buttons
     box.focus()
     phone.keyboard.press("Tab")
