@@ -217,11 +217,11 @@ def show_priorities(dispatcher: CollectingDispatcher, store: KnowledgeStore, pri
     listed = "\n".join(f"{i}. **{names[p['id']]}**" + (" (you mentioned it more than once)" if p.get("mentions", 1) > 1
                                                        else "")
                        for i, p in enumerate(priorities[:SHOWN_PRIORITIES], 1))
-    top = min(3, len(priorities))
-    dispatcher.utter_message(
-        text=f"Here is what I heard, most pressing first:\n{listed}\nThe plan will cover the top {top}. "
-             f"Is this the right order?",
-        buttons=[render.button("Yes, make my plan", "affirm"), render.button("Change the order", "deny")])
+    covered = {1: "it", 2: "both", 3: "all three"}.get(len(priorities), "the top three")
+    dispatcher.utter_message(text=f"Here is what I heard, most pressing first:\n{listed}")
+    dispatcher.utter_message(text=f"The plan will cover {covered}. Is this the right order?",
+                             buttons=[render.button("Yes, make my plan", "affirm"),
+                                      render.button("Change the order", "deny")])
 
 
 class ActionTriagePrioritise(CoachAction):
