@@ -9,6 +9,8 @@ makes the plan. Reading the answers, scoring and choosing the plan's content liv
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -40,6 +42,19 @@ def _readings(tracker: Tracker) -> list[dict]:
             if isinstance(b, dict) and b.get("id") in BARRIER_IDS and isinstance(b.get("confidence"), (int, float))]
 
 
+def _answer(check: Callable) -> Callable:
+    """Mark a triage validator. A slot an action reset to None (start, back, cancel) has no
+    answer to check, so it gets no re-prompt; anything else goes to the check."""
+
+    @functools.wraps(check)
+    def validate(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+        if value is None:
+            return {check.__name__.removeprefix("validate_"): None}
+        return check(self, value, dispatcher, tracker, domain)
+
+    return validate
+
+
 class ValidateTriageForm(FormValidationAction):
     """Checks each triage answer; an answer that does not fit is refused with a clear re-prompt."""
 
@@ -50,10 +65,9 @@ class ValidateTriageForm(FormValidationAction):
     def name(self) -> str:
         return "validate_triage_form"
 
+    @_answer
     def validate_triage_aim(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                             domain: dict) -> dict[str, Any]:
-        if value is None:  # reset by an action (start, back, cancel): nothing to check
-            return {s.TRIAGE_AIM: None}
         aim = _text(value)
         if aim == SKIPPED or len(aim.split()) >= 3:
             return {s.TRIAGE_AIM: aim[:500]}
@@ -61,10 +75,9 @@ class ValidateTriageForm(FormValidationAction):
                                       "\"get every patient's falls risk assessed within 24 hours\".")
         return {s.TRIAGE_AIM: None}
 
+    @_answer
     def validate_triage_stage(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: dict) -> dict[str, Any]:
-        if value is None:  # reset by an action (start, back, cancel): nothing to check
-            return {s.TRIAGE_STAGE: None}
         stage = SKIPPED if _text(value) == SKIPPED else read_stage(_text(value))
         if stage:
             return {s.TRIAGE_STAGE: stage}
@@ -72,10 +85,9 @@ class ValidateTriageForm(FormValidationAction):
                                       "sustaining? The buttons below work too.")
         return {s.TRIAGE_STAGE: None}
 
+    @_answer
     def validate_triage_levels(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: dict) -> dict[str, Any]:
-        if value is None:  # reset by an action (start, back, cancel): nothing to check
-            return {s.TRIAGE_LEVELS: None}
         if isinstance(value, list):  # already read (a skip sets [])
             return {s.TRIAGE_LEVELS: [v for v in value if isinstance(v, str)]}
         levels = read_levels(_text(value), tracker.latest_message.get("levels") or [])
@@ -86,10 +98,9 @@ class ValidateTriageForm(FormValidationAction):
                                       "and the board? Pick a button or name the roles.")
         return {s.TRIAGE_LEVELS: None}
 
+    @_answer
     def validate_triage_stuck_for(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: dict) -> dict[str, Any]:
-        if value is None:  # reset by an action (start, back, cancel): nothing to check
-            return {s.TRIAGE_STUCK_FOR: None}
         text = _text(value)
         duration = text if text in (SKIPPED, *BUTTON_DURATIONS) else read_duration(text)
         if duration:
@@ -98,10 +109,9 @@ class ValidateTriageForm(FormValidationAction):
                                       "A rough idea is fine.")
         return {s.TRIAGE_STUCK_FOR: None}
 
+    @_answer
     def validate_triage_tried(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: dict) -> dict[str, Any]:
-        if value is None:  # reset by an action (start, back, cancel): nothing to check
-            return {s.TRIAGE_TRIED: None}
         text = _text(value)
         if not text:
             dispatcher.utter_message(text="What have you tried so far? \"Nothing yet\" is fine too.")
@@ -110,10 +120,9 @@ class ValidateTriageForm(FormValidationAction):
             return {s.TRIAGE_TRIED: "nothing yet"}
         return {s.TRIAGE_TRIED: text[:1000]}
 
+    @_answer
     def validate_triage_obstacle(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: dict) -> dict[str, Any]:
-        if value is None:  # reset by an action (start, back, cancel): nothing to check
-            return {s.TRIAGE_OBSTACLE: None}
         text = _text(value)
         if not text or text == SKIPPED:
             dispatcher.utter_message(text="I need at least one thing that's getting in the way to make a plan. "
@@ -122,10 +131,9 @@ class ValidateTriageForm(FormValidationAction):
         answers = slot_list(tracker, s.TRIAGE_ANSWERS) + [{"text": text[:1500], "barriers": _readings(tracker)}]
         return {s.TRIAGE_OBSTACLE: text[:1500], s.TRIAGE_ANSWERS: answers}
 
+    @_answer
     def validate_triage_more(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: dict) -> dict[str, Any]:
-        if value is None:  # reset by an action (start, back, cancel): nothing to check
-            return {s.TRIAGE_MORE: None}
         text = _text(value)
         intent = latest_intent(tracker)
         if value is True or text in ("done", SKIPPED) or intent in ("deny", "thank", "goodbye"):
