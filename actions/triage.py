@@ -23,7 +23,7 @@ from actions.base import CoachAction, latest_intent, slot_list
 from knowledge import KnowledgeStore
 from knowledge.plan import build_plan, plan_markdown
 from knowledge.schema import BARRIER_IDS
-from knowledge.triage import Priority, prioritise, read_duration, read_levels, read_stage
+from knowledge.triage import prioritise, read_duration, read_levels, read_stage
 
 SKIPPED = "skipped"
 SHOWN_PRIORITIES = 5
@@ -296,10 +296,8 @@ class ActionMakePlan(CoachAction):
         if tried_text and tried_text not in (SKIPPED, "nothing yet"):
             lookup = self.store.find_strategies(tried_text)
             tried_ids += [m.id for m in lookup.matches[:3]] if lookup.found else []
-        ranked = [Priority(p["id"], p.get("score") or 0.0, p.get("score") or 0.0, p.get("mentions") or 0, False, False)
-                  for p in priorities]
         aim, stuck = tracker.get_slot(s.TRIAGE_AIM), tracker.get_slot(s.TRIAGE_STUCK_FOR)
-        plan = build_plan(self.store, ranked, levels=_levels(tracker), stage=_stage(tracker),
+        plan = build_plan(self.store, [p["id"] for p in priorities], levels=_levels(tracker), stage=_stage(tracker),
                           aim=None if aim == SKIPPED else aim, stuck_for=None if stuck == SKIPPED else stuck,
                           tried_text=None if tried_text == SKIPPED else tried_text, tried_ids=tried_ids)
         markdown = plan_markdown(plan)

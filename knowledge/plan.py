@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from knowledge.repository import KnowledgeStore, Recommendation
-from knowledge.triage import Priority, missing_levels
+from knowledge.triage import missing_levels
 
 MAX_BARRIERS = 3
 STRATEGIES_PER_BARRIER = 3
@@ -23,17 +23,18 @@ STAGE_NAMES = {"planning": "planning", "testing": "testing changes", "spreading"
                "sustaining": "sustaining"}
 
 
-def build_plan(store: KnowledgeStore, priorities: Sequence[Priority], *, levels: Iterable[str] = (),
+def build_plan(store: KnowledgeStore, barrier_ids: Sequence[str], *, levels: Iterable[str] = (),
                stage: str | None = None, aim: str | None = None, stuck_for: str | None = None,
                tried_text: str | None = None, tried_ids: Iterable[str] = ()) -> dict[str, Any]:
-    """A plan for the top barriers (at most three): two or three strategies each, at the
-    user's levels where possible, never one already tried or already in the plan."""
+    """A plan for the first barriers of ``barrier_ids`` (most pressing first; at most three):
+    two or three strategies each, at the user's levels where possible, never one already
+    tried or already in the plan."""
     levels = list(levels)
     used = set(tried_ids)
     sections = []
-    for priority in priorities[:MAX_BARRIERS]:
-        barrier = store.get_barrier(priority.barrier_id)
-        recs = _strategies_for(store, priority.barrier_id, levels, used)
+    for barrier_id in barrier_ids[:MAX_BARRIERS]:
+        barrier = store.get_barrier(barrier_id)
+        recs = _strategies_for(store, barrier_id, levels, used)
         used.update(r.strategy_id for r in recs)
         sections.append({
             "barrier": barrier.id, "name": barrier.name, "in_short": barrier.in_short,

@@ -77,7 +77,7 @@ def test_the_plan_covers_the_top_three_barriers_with_untried_strategies_and_asks
                 [{"id": "staff_turnover", "confidence": 0.6}]]
     priorities = prioritise(readings, barriers, stage="testing", levels=["front_line"])
     tried = [store.recommend({"time_pressure": 1.0}, levels=["front_line"], limit=1)[0].strategy_id]
-    plan = build_plan(store, priorities, levels=["front_line"], stage="testing", aim="Fewer missed doses",
+    plan = build_plan(store, ids(priorities), levels=["front_line"], stage="testing", aim="Fewer missed doses",
                       tried_ids=tried)
     assert [s["barrier"] for s in plan["barriers"]] == [p.barrier_id for p in priorities[:3]]
     chosen = [st["id"] for s in plan["barriers"] for st in s["strategies"]]
@@ -99,6 +99,6 @@ def test_the_plan_covers_the_top_three_barriers_with_untried_strategies_and_asks
 
 def test_with_every_level_involved_the_plan_asks_nothing_more_of_anyone(store):
     priorities = prioritise([[{"id": "resources", "confidence": 0.9}]], store.barriers())
-    plan = build_plan(store, priorities, levels=["front_line", "middle_manager", "senior_leader"])
+    plan = build_plan(store, ids(priorities), levels=["front_line", "middle_manager", "senior_leader"])
     assert plan["level_asks"] == [] and len(plan["barriers"]) == 1
     assert "Who else" not in plan_markdown(plan)
