@@ -42,6 +42,11 @@ def _readings(tracker: Tracker) -> list[dict]:
             if isinstance(b, dict) and b.get("id") in BARRIER_IDS and isinstance(b.get("confidence"), (int, float))]
 
 
+def _with_answer(tracker: Tracker, text: str) -> list[dict]:
+    """The "what is getting in the way?" answers so far, plus this one and its barrier reading."""
+    return slot_list(tracker, s.TRIAGE_ANSWERS) + [{"text": text[:1500], "barriers": _readings(tracker)}]
+
+
 def _answer(check: Callable) -> Callable:
     """Mark a triage validator. A slot an action reset to None (start, back, cancel) has no
     answer to check, so it gets no re-prompt; anything else goes to the check."""
@@ -128,7 +133,7 @@ class ValidateTriageForm(FormValidationAction):
             dispatcher.utter_message(text="I need at least one thing that's getting in the way to make a plan. "
                                           "Describe it in a sentence, or say \"cancel\" to stop.")
             return {s.TRIAGE_OBSTACLE: None}
-        answers = slot_list(tracker, s.TRIAGE_ANSWERS) + [{"text": text[:1500], "barriers": _readings(tracker)}]
+        answers = _with_answer(tracker, text)
         return {s.TRIAGE_OBSTACLE: text[:1500], s.TRIAGE_ANSWERS: answers}
 
     @_answer
@@ -141,7 +146,7 @@ class ValidateTriageForm(FormValidationAction):
         if intent == "affirm":
             dispatcher.utter_message(text="Go on: what else is getting in the way?")
             return {s.TRIAGE_MORE: None}
-        answers = slot_list(tracker, s.TRIAGE_ANSWERS) + [{"text": text[:1500], "barriers": _readings(tracker)}]
+        answers = _with_answer(tracker, text)
         return {s.TRIAGE_MORE: None, s.TRIAGE_ANSWERS: answers}
 
 
