@@ -23,11 +23,10 @@ from actions.base import CoachAction, latest_intent, slot_list
 from knowledge import KnowledgeStore
 from knowledge.plan import build_plan, plan_markdown
 from knowledge.schema import BARRIER_IDS
-from knowledge.triage import prioritise, read_duration, read_levels, read_stage
+from knowledge.triage import UNNAMED_TRIED, prioritise, read_duration, read_levels, read_stage, read_tried
 
 SKIPPED = "skipped"
 SHOWN_PRIORITIES = 5
-NOTHING_TRIED = ("nothing", "nothing yet", "no", "none", "not yet", "nope", "n/a", "na")
 BUTTON_DURATIONS = ("a few weeks", "1 to 3 months", "3 to 6 months", "over 6 months")  # domain.yml buttons
 
 
@@ -118,12 +117,11 @@ class ValidateTriageForm(FormValidationAction):
     def validate_triage_tried(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: dict) -> dict[str, Any]:
         text = _text(value)
-        if not text:
+        tried = SKIPPED if text == SKIPPED else read_tried(text)
+        if not tried:
             dispatcher.utter_message(text="What have you tried so far? \"Nothing yet\" is fine too.")
             return {s.TRIAGE_TRIED: None}
-        if text.lower().strip(".!") in NOTHING_TRIED:
-            return {s.TRIAGE_TRIED: "nothing yet"}
-        return {s.TRIAGE_TRIED: text[:1000]}
+        return {s.TRIAGE_TRIED: tried}
 
     @_answer
     def validate_triage_obstacle(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -141,9 +139,15 @@ class ValidateTriageForm(FormValidationAction):
                              domain: dict) -> dict[str, Any]:
         text = _text(value)
         intent = latest_intent(tracker)
-        if value is True or text in ("done", SKIPPED) or intent in ("deny", "thank", "goodbye"):
+        if value is True or text in ("done", SKIPPED):
             return {s.TRIAGE_MORE: True}
-        if intent == "affirm":
+        # A "no" or "yes" that also names a barrier ("no, apart from nobody senior backing it") keeps
+        # its intent when the barrier classifier is not sure enough to override it; what the
+        # classifier did hear is kept as an answer, not dropped with the "no".
+        heard = bool(_readings(tracker))
+        if intent in ("deny", "thank", "goodbye"):
+            return {s.TRIAGE_MORE: True, **({s.TRIAGE_ANSWERS: _with_answer(tracker, text)} if heard else {})}
+        if intent == "affirm" and not heard:
             dispatcher.utter_message(text="Go on: what else is getting in the way?")
             return {s.TRIAGE_MORE: None}
         answers = _with_answer(tracker, text)
@@ -298,7 +302,7 @@ class ActionMakePlan(CoachAction):
             return [SlotSet(s.AWAITING, s.NOTHING)]
         tried_text = tracker.get_slot(s.TRIAGE_TRIED)
         tried_ids = list(slot_list(tracker, s.TRIED_STRATEGIES))
-        if tried_text and tried_text not in (SKIPPED, "nothing yet"):
+        if tried_text and tried_text not in (SKIPPED, *UNNAMED_TRIED):
             lookup = self.store.find_strategies(tried_text)
             tried_ids += [m.id for m in lookup.matches[:3]] if lookup.found else []
         aim, stuck = tracker.get_slot(s.TRIAGE_AIM), tracker.get_slot(s.TRIAGE_STUCK_FOR)
