@@ -38,7 +38,7 @@ help:
 	@echo "make run    set everything up and start qi-coach"
 	@echo "make test   set everything up and run every test"
 	@echo "make eval   evaluate barrier classification (report in reports/eval/)"
-	@echo "make bench  benchmarks (knowledge store query speed)"
+	@echo "make bench  benchmarks (parse latency and memory, knowledge store query speed)"
 	@echo "make train  train the model if its inputs changed (make run does this)"
 
 # --- set-up ------------------------------------------------------------------------------
@@ -119,12 +119,14 @@ test-stories: $(MODEL)
 lint: install
 	$(BIN)/ruff check .
 
-# Cross-validation, the frozen held-out set and both baselines; report in reports/eval/.
+# Real language first: the frozen real-language test set, cross-validation grouped by source, the
+# synthetic held-out set, configurations and baselines side by side; report in reports/eval/.
 eval: $(MODEL)
 	$(BIN)/qi-coach eval $(EVAL_ARGS)
 
-bench: knowledge
+bench: knowledge $(MODEL)
 	$(PY) bench/bench_recommend.py $(BENCH_ARGS)
+	$(PY) bench/bench_parse.py
 
 # --- maintenance ---------------------------------------------------------------------------
 

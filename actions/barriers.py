@@ -14,6 +14,9 @@ from actions.base import CoachAction, entity_values, latest_intent, slot_list
 from knowledge.schema import BARRIER_IDS
 
 CONFIDENT, UNSURE = "confident", "unsure"
+# Offered with the three likeliest barriers; a typed answer ("more the IT than the consultants") is read
+# again by the classifier, so the person can correct in their own words instead of picking.
+CLARIFY = "I want to be sure I've understood. Is it mainly one of these? Or tell me in your own words what's closest."
 TRUNCATED_NOTE = "That was a long message, so I've focused on the first part. "
 MORE_DETAIL = (
     "I'd like to understand a bit more before suggesting anything. What's getting in the way: "
@@ -49,7 +52,7 @@ class ActionAssessBarriers(CoachAction):
             buttons = [render.button(self.store.get_barrier(o["id"]).name, "choose_barrier", barrier=o["id"])
                        for o in options]
             dispatcher.utter_message(
-                text=note + "I want to be sure I've understood. Is it mainly one of these?",
+                text=note + CLARIFY,
                 buttons=buttons + [render.button("Something else", "deny")],
             )
             return events + [SlotSet(s.BARRIERS_PROPOSED, options), SlotSet(s.AWAITING, s.CLARIFICATION)]

@@ -2,7 +2,9 @@
 
 Reads one description per line on standard input, either plain text or a JSON object with a
 ``text`` field, and writes one JSON object per input line:
-``{"text": ..., "barriers": [{"id", "confidence"}], "levels": [...]}``. It loads the model
+``{"text": ..., "barriers": [{"id", "confidence"}], "candidates": [...], "assessment": ...,
+"levels": [...]}`` (candidates: the top three barriers a clarifying question would offer;
+assessment: ``confident``, ``unsure`` or ``none``). It loads the model
 archive with Rasa's own ``Agent``, so the figures it gives are those of the running bot.
 """
 
@@ -80,7 +82,9 @@ def _classify_lines(agent, lines: IO[str], out: IO[str], with_intent: bool) -> i
                 out.write(json.dumps({"text": line.rstrip(), "error": str(exc), "barriers": [], "levels": []}) + "\n")
                 continue
             parsed = loop.run_until_complete(agent.parse_message(text)) if text.strip() else {}
-            result = {"text": text, "barriers": parsed.get("barriers", []), "levels": parsed.get("levels", [])}
+            result = {"text": text, "barriers": parsed.get("barriers", []),
+                      "candidates": parsed.get("barrier_candidates", []),
+                      "assessment": parsed.get("barrier_assessment", "none"), "levels": parsed.get("levels", [])}
             if with_intent:
                 result["intent"] = (parsed.get("intent") or {}).get("name")
             out.write(json.dumps(result, ensure_ascii=False) + "\n")

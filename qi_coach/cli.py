@@ -122,12 +122,13 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from qi_coach.evaluation.harness import HeldoutChanged, main
+    from qi_coach.evaluation.corpus import CorpusError
+    from qi_coach.evaluation.harness import main
 
     try:
         return main(args.folds, args.repeats, args.limit, args.skip_cv, Path(args.out),
-                    Path(args.model) if args.model else None, compare=not args.no_compare)
-    except HeldoutChanged as exc:
+                    Path(args.model) if args.model else None, compare=not args.no_compare, rasa_cv=args.rasa_cv)
+    except CorpusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
@@ -199,14 +200,17 @@ def build_parser() -> argparse.ArgumentParser:
     classify.set_defaults(func=cmd_classify)
 
     evaluate = commands.add_parser("eval", help="evaluate barrier classification (writes reports/eval/)")
-    evaluate.add_argument("--folds", type=int, default=5)
-    evaluate.add_argument("--repeats", type=int, default=1)
-    evaluate.add_argument("--limit", type=int, help="use a random sample of the training data (smoke runs)")
-    evaluate.add_argument("--skip-cv", action="store_true", help="held-out set only")
+    evaluate.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    evaluate.add_argument("--repeats", type=int, default=1, help="with --rasa-cv: repeats of the folds")
+    evaluate.add_argument("--limit", type=int, help="with --rasa-cv: a random sample of the synthetic data")
+    evaluate.add_argument("--skip-cv", action="store_true",
+                          help="the frozen test sets only, no cross-validation grouped by source")
     evaluate.add_argument("--out", default="reports/eval")
-    evaluate.add_argument("--model", help="model archive for the held-out set (default: the current one)")
+    evaluate.add_argument("--model", help="the model archive to evaluate (default: the current one)")
+    evaluate.add_argument("--rasa-cv", action="store_true",
+                          help="also cross-validate the synthetic data with rasa train nlu per fold (slow)")
     evaluate.add_argument("--no-compare", action="store_true",
-                          help="skip the alternative pipeline configurations (faster)")
+                          help="score only the configuration config.yml keeps, not the alternatives (faster)")
     evaluate.set_defaults(func=cmd_eval)
 
     spacy_cmd = commands.add_parser("spacy", help="the project's own spaCy pipeline")

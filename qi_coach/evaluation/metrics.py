@@ -33,9 +33,15 @@ class Scores:
     n: int
     n_with_barrier: int
     n_without_barrier: int
+    # a true barrier is among the three candidates a clarifying question would offer (messages with a barrier)
+    top3_recall: float | None = None
+    unsure_share: float | None = None  # messages the bot would call "unsure" (it asks instead of answering)
 
 
-def score(truths: Sequence[Sequence[str]], predictions: Sequence[Prediction]) -> Scores:
+def score(truths: Sequence[Sequence[str]], predictions: Sequence[Prediction],
+          candidates: Sequence[Prediction] | None = None, assessments: Sequence[str] | None = None) -> Scores:
+    """Scores of one system; ``candidates`` (top three per message) and ``assessments``
+    ("confident", "unsure", "none") when the system gives them."""
     assert len(truths) == len(predictions), "one prediction per message"
     counts = {b: {"tp": 0, "fp": 0, "fn": 0} for b in BARRIER_IDS}
     exact = top1 = quiet = with_barrier = 0
@@ -61,6 +67,12 @@ def score(truths: Sequence[Sequence[str]], predictions: Sequence[Prediction]) ->
     supported = [v["f1"] for v in per_barrier.values() if v["support"]]
     total = {k: sum(c[k] for c in counts.values()) for k in ("tp", "fp", "fn")}
     n = len(truths)
+    top3 = unsure = None
+    if candidates is not None:
+        hits = [bool(set(t) & ids(c)) for t, c in zip(truths, candidates, strict=True) if t]
+        top3 = sum(hits) / len(hits) if hits else 0.0
+    if assessments is not None:
+        unsure = sum(a == "unsure" for a in assessments) / n if n else 0.0
     return Scores(
         per_barrier=per_barrier,
         macro_f1=sum(supported) / len(supported) if supported else 0.0,
@@ -69,7 +81,19 @@ def score(truths: Sequence[Sequence[str]], predictions: Sequence[Prediction]) ->
         top1_hit=top1 / with_barrier if with_barrier else 0.0,
         no_barrier_accuracy=quiet / (n - with_barrier) if n - with_barrier else 1.0,
         n=n, n_with_barrier=with_barrier, n_without_barrier=n - with_barrier,
+        top3_recall=top3, unsure_share=unsure,
     )
+
+
+def cohen_kappa(a: Sequence[bool], b: Sequence[bool]) -> float:
+    """Agreement of two yes/no labellings beyond chance (1 perfect, 0 chance); 1.0 when both
+    say the same constant thing (no disagreement to measure)."""
+    n = len(a)
+    assert n == len(b) and n, "two labellings of the same items"
+    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    pa, pb = sum(a) / n, sum(b) / n
+    expected = pa * pb + (1 - pa) * (1 - pb)
+    return 1.0 if expected == 1.0 else (observed - expected) / (1 - expected)
 
 
 def reliability(truths: Sequence[Sequence[str]], predictions: Sequence[Prediction],

@@ -1,4 +1,4 @@
-"""The evaluation report: what a person reads to see how good the barrier hearing is."""
+"""The evaluation report: what a person reads to see how well the assistant hears real people."""
 
 from __future__ import annotations
 
@@ -8,10 +8,18 @@ from pathlib import Path
 from knowledge.schema import BARRIER_IDS
 from qi_coach.evaluation import metrics
 
-BAR = {"macro_f1": 0.85, "top1_hit": 0.92, "every_barrier_f1": 0.70, "no_barrier_accuracy": 0.95,
-       "precision_above_0_8": 0.90}
-HEADLINE = [("macro_f1", "macro-F1"), ("micro_f1", "micro-F1"), ("exact_match", "exact match"),
-            ("top1_hit", "top-1 hit"), ("no_barrier_accuracy", "no-barrier accuracy")]
+# Targets on the frozen real-language test set (issue 12): what a careful reader approaches.
+TARGETS = {"macro_f1": 0.75, "top1_hit": 0.85, "top3_recall": 0.95, "no_barrier_accuracy": 0.95,
+           "weakest_f1": 0.60}
+HEADLINE = [("macro_f1", "macro-F1"), ("micro_f1", "micro-F1"), ("top1_hit", "top-1"),
+            ("top3_recall", "top-3 candidates"), ("no_barrier_accuracy", "no-barrier accuracy"),
+            ("unsure_share", "assessed unsure"), ("weakest_f1", "weakest barrier F1")]
+SPLITS = {
+    "real_test": "Real-language test set (frozen; sources used nowhere in training)",
+    "grouped_cv": "Real-language training items, cross-validated by source (no source on both sides)",
+    "heldout": "Synthetic held-out set (tests/eval/heldout.jsonl; same voice as the training data)",
+    "rasa_cv": "Synthetic data, stratified cross-validation with rasa train nlu per fold",
+}
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -24,86 +32,150 @@ def _pct(x) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
-def precision_above(reliability: list[dict], threshold: float = 0.8) -> float | None:
-    predicted = sum(b["predicted"] for b in reliability if b["from"] >= threshold)
-    correct = sum(b["correct"] for b in reliability if b["from"] >= threshold)
-    return correct / predicted if predicted else None
+def weakest(scores: dict) -> tuple[str, float]:
+    supported = {b: v["f1"] for b, v in scores["per_barrier"].items() if v["support"]}
+    name = min(supported, key=supported.get) if supported else "n/a"
+    return name, supported.get(name, 0.0)
 
 
-OTHER_FIGURES = ("micro_f1", "exact_match", "no_barrier_accuracy")
+def _systems(section: dict) -> dict:
+    return {k: v for k, v in section.items() if k != "intent_accuracy"}
 
 
-def bar_checks(heldout: dict, pipeline: str) -> list[tuple[str, bool, str]]:
-    ours = heldout[pipeline]
-    others = {k: v for k, v in heldout.items() if k not in (pipeline, "intent_accuracy")}
-    weakest = min(ours["per_barrier"].items(), key=lambda kv: kv[1]["f1"])
-    above = precision_above(ours["reliability"])
-    checks = [
-        ("macro-F1 >= 0.85", ours["macro_f1"] >= BAR["macro_f1"], f"{ours['macro_f1']:.3f}"),
-        ("top-1 hit >= 0.92", ours["top1_hit"] >= BAR["top1_hit"], f"{ours['top1_hit']:.3f}"),
-        ("every barrier F1 >= 0.70", weakest[1]["f1"] >= BAR["every_barrier_f1"],
-         f"weakest {weakest[0]} {weakest[1]['f1']:.3f}"),
-        ("no-barrier accuracy >= 0.95", ours["no_barrier_accuracy"] >= BAR["no_barrier_accuracy"],
-         f"{ours['no_barrier_accuracy']:.3f}"),
-        ("precision of predictions with confidence > 0.8 >= 0.90",
-         above is not None and above >= BAR["precision_above_0_8"], _pct(above)),
-    ]
-    for name, theirs in others.items():
+def target_checks(section: dict, system: str, baselines: list[str]) -> list[tuple[str, bool, str]]:
+    """The issue's targets for one system on the real-language test set."""
+    ours = section[system]
+    name, f1 = weakest(ours)
+    checks = [(f"{label} >= {TARGETS[key]:.2f}", (ours[key] or 0) >= TARGETS[key], _pct(ours[key]))
+              for key, label in HEADLINE if key in TARGETS and key != "weakest_f1"]
+    checks.append((f"weakest barrier F1 >= {TARGETS['weakest_f1']:.2f}", f1 >= TARGETS["weakest_f1"],
+                   f"{name} {f1:.3f}"))
+    for other in baselines:
+        theirs = section[other]
         ahead = ours["macro_f1"] > theirs["macro_f1"] and ours["top1_hit"] > theirs["top1_hit"]
-        checks.append((f"ahead of {name} on macro-F1 and top-1", ahead,
+        checks.append((f"ahead of {other} on macro-F1 and top-1", ahead,
                        f"{ours['macro_f1']:.3f}/{ours['top1_hit']:.3f} vs {theirs['macro_f1']:.3f}/{theirs['top1_hit']:.3f}"))
-        if name.startswith("alternative"):
-            continue  # alternatives must be beaten on the headline figures; baselines on every figure
-        behind = [f for f in OTHER_FIGURES if round(ours[f], 3) < round(theirs[f], 3)]
-        checks.append((f"behind {name} on none of micro-F1, exact match, no-barrier accuracy", not behind,
-                       "behind on " + ", ".join(behind) if behind else
-                       " / ".join(f"{ours[f]:.3f} vs {theirs[f]:.3f}" for f in OTHER_FIGURES)))
     return checks
 
 
 def write_report(results: dict, runs: dict, out: Path) -> None:
-    from qi_coach.evaluation.harness import PIPELINE
+    from qi_coach.evaluation.baselines import KeywordBaseline, TfidfBaseline
+    from qi_coach.evaluation.harness import SHIPPED
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(results, indent=2, default=str))
+    kept = results.get("kept")
+    baselines = [KeywordBaseline.name, TfidfBaseline.name]
     parts = ["# Barrier classification: evaluation report", "",
-             f"Training examples: {results['examples']}; cross-validation: {results['folds']} folds x "
-             f"{results['repeats']} repeat(s); run time {results['seconds']} s.", ""]
-    for split in ("heldout", "cross_validation"):
+             f"Training: {results['examples']} examples, of which {results.get('real_training_items', 0)} "
+             f"real-language items from {results.get('real_training_sources', 0)} sources. Real-language test set: "
+             f"{results.get('real_test_items', 0)} items from {results.get('real_test_sources', 0)} sources. "
+             f"Run time {results['seconds']} s.", "",
+             f"`{SHIPPED}` is the trained bot, classifying with `qi-coach classify`. The other `qi-coach` rows are "
+             "configurations refitted on the shipped model's features (`qi_coach/evaluation/featurised.py`); "
+             f"the one `config.yml` keeps is marked *kept*{f' ({kept})' if kept else ''}.", ""]
+    for split, title in SPLITS.items():
         if split not in results:
             continue
         section = results[split]
-        title = "Held-out set (tests/eval/heldout.jsonl, never trained on)" if split == "heldout" \
-            else "Cross-validation on the training data"
         rows = [["system", *[label for _, label in HEADLINE]]]
-        for name, s in section.items():
-            if name != "intent_accuracy":
-                rows.append([name, *[_pct(s[k]) for k, _ in HEADLINE]])
-        parts += [f"## {title}", "", _table(rows), ""]
-        ours = section[PIPELINE]
-        per = [["barrier", "precision", "recall", "F1", "support"]]
-        for b in BARRIER_IDS:
-            v = ours["per_barrier"][b]
-            per.append([b, _pct(v["precision"]), _pct(v["recall"]), _pct(v["f1"]), str(v["support"])])
-        parts += ["Per barrier (qi-coach pipeline):", "", _table(per), ""]
-        rel = [["confidence", "predicted", "correct", "precision"]]
-        for band in ours["reliability"]:
-            rel.append([f"{band['from']:.1f}-{band['to']:.1f}", str(band["predicted"]), str(band["correct"]),
-                        _pct(band["precision"])])
-        parts += ["Reliability (qi-coach pipeline): is a confident barrier a right one?", "", _table(rel), ""]
+        for name, s in _systems(section).items():
+            s = {**s, "weakest_f1": weakest(s)[1]}
+            label = f"{name} *kept*" if name == kept else name
+            rows.append([label, *[_pct(s.get(k)) for k, _ in HEADLINE]])
+        n = next(iter(_systems(section).values()))
+        parts += [f"## {title}", "", f"{n['n']} messages ({n['n_without_barrier']} with no barrier).", "",
+                  _table(rows), ""]
+        if split == "real_test":
+            parts += ["### Against the targets (shipped model, real-language test set)", ""]
+            parts += [f"- {'PASS' if ok else 'FAIL'}: {name} ({value})"
+                      for name, ok, value in target_checks(section, SHIPPED, baselines)]
+            parts += ["", *_per_barrier(results, SHIPPED), *_by_kind(results.get("by_kind", {}), SHIPPED)]
         if "intent_accuracy" in section:
             ia = section["intent_accuracy"]
             parts += [f"Intent accuracy: {ia['all']:.3f} overall, {ia['conversational']:.3f} on the "
                       f"conversational intents (n={ia['n']}).", ""]
-    if "heldout" in results:
-        parts += ["## Against the bar (held-out set)", ""]
-        parts += [f"- {'PASS' if ok else 'FAIL'}: {name} ({value})" for name, ok, value in
-                  bar_checks(results["heldout"], PIPELINE)]
-        parts += ["", "Files: `confusion.png` (true barrier x predicted barrier, held-out), `errors.md` "
-                  "(the worst errors, with text, truth and prediction), `metrics.json`.", ""]
-        _heatmap(runs["heldout"], PIPELINE, out / "confusion.png")
-        _errors(runs["heldout"], PIPELINE, out / "errors.md")
+    parts += _agreement(results.get("agreement") or {})
+    parts += _fits(results.get("fits") or {})
+    parts += ["Files: `per_barrier_f1.png` (real-language against synthetic, per barrier), `confusion.png` and "
+              "`errors.md` (real-language test set, shipped model), `metrics.json`.", ""]
+    if "real_test" in runs:
+        _per_barrier_plot(results, SHIPPED, out / "per_barrier_f1.png")
+        _heatmap(runs["real_test"], SHIPPED, out / "confusion.png")
+        _errors(runs["real_test"], SHIPPED, out / "errors.md")
     (out / "summary.md").write_text("\n".join(parts))
+
+
+def _per_barrier(results: dict, system: str) -> list[str]:
+    real = results["real_test"][system]["per_barrier"]
+    synthetic = results.get("heldout", {}).get(system, {}).get("per_barrier", {})
+    rows = [["barrier", "precision", "recall", "F1 real", "support", "F1 synthetic held-out"]]
+    for b in BARRIER_IDS:
+        v = real[b]
+        rows.append([b, _pct(v["precision"]), _pct(v["recall"]), _pct(v["f1"]), str(v["support"]),
+                     _pct(synthetic.get(b, {}).get("f1"))])
+    return ["Per barrier (shipped model):", "", _table(rows), ""]
+
+
+def _by_kind(by_kind: dict, system: str) -> list[str]:
+    if not by_kind:
+        return []
+    rows = [["kind of source", "items", "macro-F1", "top-1"]]
+    for kind, v in by_kind.items():
+        rows.append([kind or "(unknown)", str(v["n"]), _pct(v[system]["macro_f1"]), _pct(v[system]["top1_hit"])])
+    return ["By kind of source (shipped model; small groups are noisy):", "", _table(rows), ""]
+
+
+def _agreement(a: dict) -> list[str]:
+    if not a:
+        return ["## Agreement between labellers", "", "No double labelling in `tests/eval/agreement/` yet.", ""]
+    rows = [["barrier", "kappa", "labeller A", "labeller B"]]
+    rows += [[b, f"{v['kappa']:.2f}", str(v["a"]), str(v["b"])] for b, v in a["kappa"].items()]
+    return ["## Agreement between labellers (the ceiling)", "",
+            f"{a['n']} real-language items labelled twice, independently, from the text and the taxonomy alone. "
+            f"Macro-F1 of one labelling against the other: {a['macro_f1_a_vs_b']:.3f} (A as truth) and "
+            f"{a['macro_f1_b_vs_a']:.3f} (B as truth); micro-F1 {a['micro_f1']:.3f}; exact match "
+            f"{a['exact_match']:.3f}; mean kappa {a['mean_kappa']:.2f}. Against the corpus labels (the authors' "
+            f"themes mapped onto the taxonomy): A {a['macro_f1_a_vs_corpus']:.3f}, B {a['macro_f1_b_vs_corpus']:.3f}.",
+            "", _table(rows), ""]
+
+
+def _fits(fits: dict) -> list[str]:
+    if not fits:
+        return []
+    rows = [["configuration", "training rows", "thresholds (top / further / confident)", "calibrated on",
+             "fit seconds"]]
+    for name, f in fits.items():
+        rows.append([name, str(f["examples"]),
+                     f"{f['chosen_threshold']:.3f} / {f['chosen_threshold_further']:.3f} / {f['confident_threshold']:.3f}",
+                     f"{f['calibrated_on']} ({f['calibration_examples']})", f"{f['seconds']:.0f}"])
+    return ["## Configurations fitted on all the training data", "", _table(rows), ""]
+
+
+def _per_barrier_plot(results: dict, system: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    real = [results["real_test"][system]["per_barrier"][b]["f1"] for b in BARRIER_IDS]
+    synthetic = [results.get("heldout", {}).get(system, {}).get("per_barrier", {}).get(b, {}).get("f1", 0.0)
+                 for b in BARRIER_IDS]
+    y = np.arange(len(BARRIER_IDS))
+    fig, ax = plt.subplots(figsize=(8, 6.5))
+    ax.barh(y - 0.2, synthetic, height=0.4, color="#b0c4de", label="synthetic held-out")
+    ax.barh(y + 0.2, real, height=0.4, color="#1f4e79", label="real-language test set")
+    ax.axvline(TARGETS["weakest_f1"], color="#c0392b", linestyle="--", linewidth=1, label="target for every barrier")
+    ax.set_yticks(y, [b.replace("_", " ") for b in BARRIER_IDS], fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("F1")
+    ax.set_title(f"Per-barrier F1, real language against synthetic ({system})", fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _heatmap(run, system: str, path: Path) -> None:
@@ -120,7 +192,7 @@ def _heatmap(run, system: str, path: Path) -> None:
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set_xlabel("predicted barrier")
     ax.set_ylabel("true barrier")
-    ax.set_title(f"Held-out: true x predicted barriers ({system})")
+    ax.set_title(f"Real-language test set: true x predicted barriers ({system})")
     for i, row in enumerate(matrix):
         for j, value in enumerate(row):
             if value:
@@ -142,7 +214,7 @@ def _errors(run, system: str, path: Path, limit: int = 40) -> None:
             confident_wrong = max((p["confidence"] for p in prediction if p["id"] not in truth), default=0.0)
             rows.append((wrong, confident_wrong, text, truth, prediction))
     rows.sort(key=lambda r: (-r[0], -r[1]))
-    lines = [f"# Worst errors on the held-out set ({system})", "",
+    lines = [f"# Worst errors on the real-language test set ({system})", "",
              f"{len(rows)} of {len(run.texts)} messages have at least one barrier wrong.", ""]
     for _, _, text, truth, prediction in rows[:limit]:
         shown = ", ".join(f"{p['id']} {p['confidence']:.2f}" for p in prediction) or "(none)"
