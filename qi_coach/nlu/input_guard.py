@@ -1,7 +1,8 @@
 """Two components that keep bad input from reaching (or confusing) the models.
 
 ``InputNormaliser`` runs first: it cleans the text, cuts very long messages to
-``text_checks.MAX_CHARS`` and records ``input_quality`` in the parse result.
+``text_checks.MAX_CHARS``, spells out "IT", keeps only the meant half of a short correction ("more the IT than
+the consultants": see ``corrections``) and records ``input_quality`` in the parse result.
 ``InputGuard`` runs last: when there was nothing it could read (empty, emoji only, not
 English) it sets the intent to ``unreadable_input`` and clears barriers, so the dialogue
 answers with a helpful message instead of guessing.
@@ -19,7 +20,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from qi_coach.nlu import text_checks
+from qi_coach.nlu import corrections, text_checks
 
 INPUT_QUALITY = "input_quality"
 UNREADABLE_INTENT = "unreadable_input"
@@ -53,7 +54,8 @@ class InputNormaliser(_Stateless):
             raw = message.get(TEXT) or ""
             quality = text_checks.quality(raw)
             message.set(INPUT_QUALITY, quality, add_to_output=True)
-            cleaned = text_checks.truncate(text_checks.clean(raw))
+            cleaned = text_checks.truncate(text_checks.spell_out(text_checks.clean(raw)))
+            cleaned = corrections.favoured_part(cleaned) or cleaned
             message.set(TEXT, PLACEHOLDER if quality in (text_checks.EMPTY, text_checks.NO_WORDS) else cleaned)
         return messages
 

@@ -40,6 +40,15 @@ def clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def spell_out(text: str) -> str:
+    """"IT" as "information technology": the featurizers lower-case every word, and "it" the
+    pronoun says nothing about data and systems. A message in capitals is left as it is."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if letters and sum(ch.isupper() for ch in letters) > len(letters) / 2:
+        return text
+    return re.sub(r"\bIT\b", "information technology", text)
+
+
 def truncate(text: str, limit: int = MAX_CHARS) -> str:
     """At most ``limit`` characters, cut at the last space before it when there is one."""
     if len(text) <= limit:

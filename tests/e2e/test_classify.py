@@ -27,15 +27,23 @@ def test_one_json_object_per_line_with_sorted_taxonomy_barriers_and_levels():
     results = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(results) == len(LINES)
     for result in results:
-        assert set(result) == {"text", "barriers", "levels"}
+        assert set(result) == {"text", "barriers", "candidates", "assessment", "levels"}
         confidences = [b["confidence"] for b in result["barriers"]]
         assert confidences == sorted(confidences, reverse=True)
         assert all(b["id"] in BARRIER_IDS and 0 <= b["confidence"] <= 1 for b in result["barriers"])
+        # the clarifying question's three options, whatever their confidence, led by the top barrier
+        assert len(result["candidates"]) == 3 and all(c["id"] in BARRIER_IDS for c in result["candidates"])
+        if result["barriers"]:
+            assert result["candidates"][0] == result["barriers"][0]
+        assert result["assessment"] in {"confident", "unsure", "none"}
+        if result["assessment"] == "none":
+            assert result["barriers"] == []
     assert {b["id"] for b in results[0]["barriers"]} >= {"time_pressure", "staff_turnover"}
     assert results[0]["levels"] == ["front_line"]
     assert results[1]["barriers"] == [] and results[3]["barriers"] == []
     assert [b["id"] for b in results[2]["barriers"]][:1] == ["management_support"]
     assert results[2]["levels"] == ["senior_leader"]
+    assert results[2]["assessment"] in {"confident", "unsure"}
 
 
 def test_bad_lines_are_reported_and_the_rest_still_classified():

@@ -56,6 +56,17 @@ def test_the_user_corrects_the_reading_by_picking_a_barrier(bot, sender):
     assert records(bot).confirmed_barriers(sender)[-1] == "team_working"
 
 
+def test_an_unsure_reading_is_corrected_in_the_persons_own_words(bot, sender):
+    asked = bot.say("hard to keep it going with everything else", sender)
+    assert "in your own words" in texts(asked)
+    assert len(payloads(asked)) == 4  # three likely barriers and "something else"
+    heard = bot.say("i'd say more like the IT system than the doctors", sender)
+    store = KnowledgeStore(create_engine_for(bot.env["DATABASE_URL"]))
+    assert f"**{store.get_barrier('data_and_systems').in_short}**" in texts(heard)
+    assert store.get_barrier("clinical_resistance").in_short not in texts(heard)
+    assert "Is that right?" in texts(heard)
+
+
 def test_a_tool_question_mid_conversation_is_answered_and_the_conversation_resumes(bot, sender):
     bot.say(DESCRIPTION, sender)
     answer = bot.say("what is a driver diagram?", sender)

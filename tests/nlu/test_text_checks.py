@@ -33,3 +33,11 @@ def test_truncate_leaves_short_text_alone():
 
 def test_clean_collapses_whitespace_and_drops_control_characters():
     assert tc.clean("no\x00 time\r\n\r\n  at all") == "no time at all"
+
+
+def test_it_the_department_is_spelled_out_but_not_it_the_pronoun():
+    assert tc.spell_out("IT won't build it") == "information technology won't build it"
+    assert tc.spell_out("our IT's fine, it is the rota") == "our information technology's fine, it is the rota"
+    assert tc.spell_out("It is the rota") == "It is the rota"
+    assert tc.spell_out("IT IS A NIGHTMARE HERE") == "IT IS A NIGHTMARE HERE"  # shouting, not IT
+    assert tc.spell_out("ITU beds and QIT meetings") == "ITU beds and QIT meetings"
