@@ -172,7 +172,7 @@ def _per_barrier_plot(results: dict, system: str, path: Path) -> None:
     ax.set_xlim(0, 1)
     ax.set_xlabel("F1")
     ax.set_title(f"Per-barrier F1, real language against synthetic ({system})", fontsize=10)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
