@@ -24,6 +24,14 @@ from qi_coach.classify import DEFAULT_MODEL
 from tests.e2e import fakes
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything here is end-to-end: `make check` (the fast lane) leaves it out by marker."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

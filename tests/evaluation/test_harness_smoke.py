@@ -29,6 +29,7 @@ def test_no_held_out_description_is_in_the_training_data():
     assert leaked == []
 
 
+@pytest.mark.model  # trains and reads with rasa: minutes, so not in the fast lane
 def test_a_tiny_rasa_cross_validation_scores_the_real_pipeline(tmp_path):
     examples = [e for e in harness.training_examples() if not e.source]
     problems = [e for e in examples if e.barriers]
@@ -45,6 +46,7 @@ def test_a_tiny_rasa_cross_validation_scores_the_real_pipeline(tmp_path):
     assert 0.0 <= scores["intent_accuracy"]["all"] <= 1.0
 
 
+@pytest.mark.model  # trains and reads with rasa: minutes, so not in the fast lane
 def test_a_tiny_real_language_evaluation_and_report(tmp_path):
     """Grouped cross-validation by source and both frozen sets, on a sample, through the report."""
     examples = harness.training_examples()
