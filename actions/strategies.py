@@ -106,7 +106,7 @@ class ActionExplainStrategy(CoachAction):
             info = None
         if info is None:
             lookup = self.store.find_strategies(text)
-            info = self.store.get_strategy(lookup.best.id) if lookup.found else None
+            info = self.store.get_strategy(lookup.best.id) if lookup.best is not None else None
         if info is None:
             dispatcher.utter_message(text="I couldn't tell which strategy you meant. Use the buttons under the "
                                           "suggestions, or ask me about your barrier again.")
@@ -128,7 +128,7 @@ class ActionRecordTried(CoachAction):
         tried = slot_list(tracker, s.TRIED_STRATEGIES)
         named = entity_values(tracker, "strategy")
         lookup = self.store.find_strategies(tracker.latest_message.get("text") or "")
-        new = named or ([lookup.best.id] if lookup.found else [])
+        new = named or ([lookup.best.id] if lookup.best is not None else [])
         if not new:
             dispatcher.utter_message(
                 text="Thanks for telling me. I couldn't match that to one of my strategies, so I can't leave it "

@@ -36,7 +36,7 @@ class ActionExplainTool(CoachAction):
                 dispatcher.utter_message(text="Which tool did you mean?", buttons=[
                     render.button(m.name, "ask_tool", qi_tool=m.id) for m in lookup.matches[:4]])
                 return []
-            if lookup.found:
+            if lookup.best is not None:
                 tool = self.store.get_tool(lookup.best.id)
         if tool is None:
             dispatcher.utter_message(text=f"I don't have that tool in my library. I can explain tools such as "

@@ -10,7 +10,7 @@ makes the plan. Reading the answers, scoring and choosing the plan's content liv
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -262,7 +262,7 @@ class ActionTriagePrioritise(CoachAction):
 
 
 def offer_barriers(dispatcher: CollectingDispatcher, store: KnowledgeStore, intent: str,
-                   first: list[str] = ()) -> None:
+                   first: Sequence[str] = ()) -> None:
     order = list(first) + [b for b in BARRIER_IDS if b not in first]
     names = {b.id: b.name for b in store.barriers()}
     dispatcher.utter_message(text="Which barrier matters most?",

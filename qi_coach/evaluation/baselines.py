@@ -82,6 +82,7 @@ class TfidfBaseline:
         probabilities = {b: m.predict_proba(x)[:, 1] for b, m in self.models.items()}
         out = []
         for i in range(len(texts)):
-            found = [{"id": b, "confidence": round(float(p[i]), 4)} for b, p in probabilities.items() if p[i] >= 0.5]
-            out.append(sorted(found, key=lambda f: -f["confidence"]))
+            found = sorted(((round(float(p[i]), 4), b) for b, p in probabilities.items() if p[i] >= 0.5),
+                           key=lambda cb: -cb[0])
+            out.append([{"id": b, "confidence": c} for c, b in found])
         return out

@@ -62,7 +62,8 @@ def pipeline_features(model: Path, texts: Sequence[str], batch: int = 256, progr
         processor = Agent.load(str(model)).processor
         target = processor.model_metadata.nlu_target
         tracker = DialogueStateTracker("evaluation", slots=[])
-        counts, dense, blocks = [], [], ()
+        counts, dense = [], []
+        blocks: tuple[int, ...] = ()
         for start in range(0, len(unique), batch):
             chunk = [UserMessage(t) for t in unique[start:start + batch]]
             messages = processor.graph_runner.run(inputs={PLACEHOLDER_MESSAGE: chunk, PLACEHOLDER_TRACKER: tracker},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from knowledge.schema import BARRIER_IDS
 
@@ -99,7 +100,7 @@ def cohen_kappa(a: Sequence[bool], b: Sequence[bool]) -> float:
 def reliability(truths: Sequence[Sequence[str]], predictions: Sequence[Prediction],
                 edges: Sequence[float] = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)) -> list[dict]:
     """For each confidence band: how many predicted barriers fell in it and how many were right."""
-    bands = [{"from": lo, "to": min(hi, 1.0), "predicted": 0, "correct": 0} for lo, hi in zip(edges, edges[1:], strict=False)]
+    bands: list[dict[str, Any]] = [{"from": lo, "to": min(hi, 1.0), "predicted": 0, "correct": 0} for lo, hi in zip(edges, edges[1:], strict=False)]
     for truth, prediction in zip(truths, predictions, strict=True):
         for p in prediction:
             for band in bands:

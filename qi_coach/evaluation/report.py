@@ -34,7 +34,7 @@ def _pct(x) -> str:
 
 def weakest(scores: dict) -> tuple[str, float]:
     supported = {b: v["f1"] for b, v in scores["per_barrier"].items() if v["support"]}
-    name = min(supported, key=supported.get) if supported else "n/a"
+    name = min(supported, key=lambda b: supported[b]) if supported else "n/a"
     return name, supported.get(name, 0.0)
 
 
