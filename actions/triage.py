@@ -62,10 +62,6 @@ def _answer(check: Callable) -> Callable:
 class ValidateTriageForm(FormValidationAction):
     """Checks each triage answer; an answer that does not fit is refused with a clear re-prompt."""
 
-    def __init__(self, store: KnowledgeStore | None = None):
-        super().__init__()
-        self.store = store or KnowledgeStore()
-
     def name(self) -> str:
         return "validate_triage_form"
 

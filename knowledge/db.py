@@ -13,7 +13,6 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import Session, sessionmaker
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "qi_coach.db"
@@ -60,7 +59,3 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def default_engine() -> Engine:
     """The process's engine for the configured database (made on first use)."""
     return create_engine_for(database_url())
-
-
-def session_factory(engine: Engine) -> sessionmaker:
-    return sessionmaker(engine, class_=Session, future=True, expire_on_commit=False)

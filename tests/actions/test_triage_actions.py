@@ -29,7 +29,7 @@ def sender() -> str:
     return f"triage-{uuid.uuid4().hex[:8]}"
 
 
-def validate(store, slot: str, value: Any, *, intent: str | None = None, parse: dict | None = None,
+def validate(slot: str, value: Any, *, intent: str | None = None, parse: dict | None = None,
              slots: dict | None = None) -> tuple[dict, list[str]]:
     """Call one of the form's validators as rasa_sdk would; returns the slots it sets and what it said."""
     latest = {"text": value if isinstance(value, str) else "", "intent": {"name": intent, "confidence": 1.0}
@@ -37,45 +37,45 @@ def validate(store, slot: str, value: Any, *, intent: str | None = None, parse: 
     tracker = Tracker("validate-user", {"requested_slot": slot, **(slots or {})}, latest, [], False, None,
                       {"name": "triage_form"}, "action_listen")
     dispatcher = CollectingDispatcher()
-    result = getattr(ValidateTriageForm(store), f"validate_{slot}")(value, dispatcher, tracker, {})
+    result = getattr(ValidateTriageForm(), f"validate_{slot}")(value, dispatcher, tracker, {})
     return result, [m.get("text") or "" for m in dispatcher.messages]
 
 
-def test_the_stage_is_read_from_what_was_done_and_a_riddle_is_asked_again(store):
-    assert validate(store, s.TRIAGE_STAGE, "we've tested a couple of changes but it has fizzled out") == (
+def test_the_stage_is_read_from_what_was_done_and_a_riddle_is_asked_again():
+    assert validate(s.TRIAGE_STAGE, "we've tested a couple of changes but it has fizzled out") == (
         {s.TRIAGE_STAGE: "testing"}, [])
-    result, said = validate(store, s.TRIAGE_STAGE, "no idea really")
+    result, said = validate(s.TRIAGE_STAGE, "no idea really")
     assert result == {s.TRIAGE_STAGE: None} and "planning, testing changes, spreading or sustaining" in said[0]
 
 
-def test_how_long_is_read_from_a_month_name_and_a_button_answer_is_kept_as_it_is(store):
-    result, said = validate(store, s.TRIAGE_STUCK_FOR, "since about March")
+def test_how_long_is_read_from_a_month_name_and_a_button_answer_is_kept_as_it_is():
+    result, said = validate(s.TRIAGE_STUCK_FOR, "since about March")
     assert result[s.TRIAGE_STUCK_FOR].startswith("about ") and "March" in result[s.TRIAGE_STUCK_FOR] and not said
-    assert validate(store, s.TRIAGE_STUCK_FOR, "3 to 6 months")[0] == {s.TRIAGE_STUCK_FOR: "3 to 6 months"}
+    assert validate(s.TRIAGE_STUCK_FOR, "3 to 6 months")[0] == {s.TRIAGE_STUCK_FOR: "3 to 6 months"}
 
 
-def test_a_one_word_aim_is_asked_for_in_a_sentence(store):
-    result, said = validate(store, s.TRIAGE_AIM, "falls")
+def test_a_one_word_aim_is_asked_for_in_a_sentence():
+    result, said = validate(s.TRIAGE_AIM, "falls")
     assert result == {s.TRIAGE_AIM: None} and "short sentence" in said[0]
-    assert validate(store, s.TRIAGE_AIM, "fewer falls on the ward")[0] == {s.TRIAGE_AIM: "fewer falls on the ward"}
+    assert validate(s.TRIAGE_AIM, "fewer falls on the ward")[0] == {s.TRIAGE_AIM: "fewer falls on the ward"}
 
 
-def test_the_obstacle_is_required_and_kept_with_its_barrier_reading(store):
-    result, said = validate(store, s.TRIAGE_OBSTACLE, "skipped")
+def test_the_obstacle_is_required_and_kept_with_its_barrier_reading():
+    result, said = validate(s.TRIAGE_OBSTACLE, "skipped")
     assert result == {s.TRIAGE_OBSTACLE: None} and "at least one thing" in said[0]
     reading = {"barriers": [{"id": "time_pressure", "confidence": 0.9}]}
-    result, _ = validate(store, s.TRIAGE_OBSTACLE, "nobody has any time", parse=reading)
+    result, _ = validate(s.TRIAGE_OBSTACLE, "nobody has any time", parse=reading)
     assert result[s.TRIAGE_ANSWERS] == [{"text": "nobody has any time", "barriers": reading["barriers"]}]
 
 
-def test_a_no_that_names_a_barrier_ends_the_list_but_keeps_what_it_named(store):
+def test_a_no_that_names_a_barrier_ends_the_list_but_keeps_what_it_named():
     earlier = [{"text": "no time", "barriers": [{"id": "time_pressure", "confidence": 0.9}]}]
     reading = {"barriers": [{"id": "management_support", "confidence": 0.6}]}
-    result, _ = validate(store, s.TRIAGE_MORE, "no, apart from nobody senior backing it", intent="deny",
+    result, _ = validate(s.TRIAGE_MORE, "no, apart from nobody senior backing it", intent="deny",
                          parse=reading, slots={s.TRIAGE_ANSWERS: earlier})
     assert result[s.TRIAGE_MORE] is True
     assert [a["barriers"][0]["id"] for a in result[s.TRIAGE_ANSWERS]] == ["time_pressure", "management_support"]
-    result, said = validate(store, s.TRIAGE_MORE, "yes", intent="affirm")
+    result, said = validate(s.TRIAGE_MORE, "yes", intent="affirm")
     assert result == {s.TRIAGE_MORE: None} and said == ["Go on: what else is getting in the way?"]
 
 

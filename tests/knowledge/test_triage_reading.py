@@ -267,7 +267,7 @@ def validate(slot: str, value, *, intent: str = "inform", barriers: list | None 
               "barriers": barriers or []}
     tracker = Tracker("reader", slots or {}, latest, [], False, None, {"name": "triage_form"}, "action_listen")
     dispatcher = CollectingDispatcher()
-    result = getattr(ValidateTriageForm(store=object()), f"validate_{slot}")(value, dispatcher, tracker, {})
+    result = getattr(ValidateTriageForm(), f"validate_{slot}")(value, dispatcher, tracker, {})
     return result, [m.get("text") for m in dispatcher.messages]
 
 
