@@ -50,7 +50,7 @@ def test_the_stage_is_read_from_what_was_done_and_a_riddle_is_asked_again():
 
 def test_how_long_is_read_from_a_month_name_and_a_button_answer_is_kept_as_it_is():
     result, said = validate(s.TRIAGE_STUCK_FOR, "since about March")
-    assert result[s.TRIAGE_STUCK_FOR].startswith("about ") and "March" in result[s.TRIAGE_STUCK_FOR] and not said
+    assert "(since March " in result[s.TRIAGE_STUCK_FOR] and not said  # the span itself depends on today
     assert validate(s.TRIAGE_STUCK_FOR, "3 to 6 months")[0] == {s.TRIAGE_STUCK_FOR: "3 to 6 months"}
 
 
