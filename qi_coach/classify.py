@@ -70,6 +70,8 @@ def classify_stream(model: Path, lines: IO[str], out: IO[str], with_intent: bool
 
 
 def _classify_lines(agent, lines: IO[str], out: IO[str], with_intent: bool) -> int:
+    from qi_coach.nlu.barrier_classifier import ASSESSMENT_KEY, BARRIERS_KEY, CANDIDATES_KEY
+
     loop = asyncio.new_event_loop()
     errors = 0
     try:
@@ -82,9 +84,9 @@ def _classify_lines(agent, lines: IO[str], out: IO[str], with_intent: bool) -> i
                 out.write(json.dumps({"text": line.rstrip(), "error": str(exc), "barriers": [], "levels": []}) + "\n")
                 continue
             parsed = loop.run_until_complete(agent.parse_message(text)) if text.strip() else {}
-            result = {"text": text, "barriers": parsed.get("barriers", []),
-                      "candidates": parsed.get("barrier_candidates", []),
-                      "assessment": parsed.get("barrier_assessment", "none"), "levels": parsed.get("levels", [])}
+            result = {"text": text, "barriers": parsed.get(BARRIERS_KEY, []),
+                      "candidates": parsed.get(CANDIDATES_KEY, []),
+                      "assessment": parsed.get(ASSESSMENT_KEY, "none"), "levels": parsed.get("levels", [])}
             if with_intent:
                 result["intent"] = (parsed.get("intent") or {}).get("name")
             out.write(json.dumps(result, ensure_ascii=False) + "\n")

@@ -22,14 +22,13 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from knowledge.schema import BARRIER_IDS
-from qi_coach.nlu.barrier_classifier import FitOptions, LinearBarrierModel, fit_barrier_model, read
+from qi_coach.nlu.barrier_classifier import FitOptions, LinearBarrierModel, fit_barrier_model, label_matrix, read
 
 
 @dataclass
@@ -119,10 +118,7 @@ def fit(recipe: Recipe, features: Features, texts: Sequence[str], labels: Sequen
     started = time.monotonic()
     keep = [i for i, s in enumerate(sources) if recipe.use_real_training or not s]
     rows = features.rows([texts[i] for i in keep])
-    y = np.zeros((len(keep), len(BARRIER_IDS)), dtype=int)
-    for r, i in enumerate(keep):
-        for b in labels[i]:
-            y[r, BARRIER_IDS.index(b)] = 1
+    y = label_matrix([labels[i] for i in keep])
     counts, dense, blocks = _design(features, rows, recipe)
     model, report = fit_barrier_model(counts, dense, y, blocks, [sources[i] for i in keep], recipe.options)
     return Fitted(recipe, model, report, time.monotonic() - started)
@@ -138,10 +134,6 @@ def predict(fitted: Fitted, features: Features, texts: Sequence[str]) -> list[di
         out.append({"barriers": reading.barriers, "candidates": reading.candidates,
                     "assessment": reading.assessment})
     return out
-
-
-def with_options(recipe: Recipe, **changes) -> Recipe:
-    return replace(recipe, options=replace(recipe.options, **changes))
 
 
 # --- running many fits side by side ------------------------------------------------------------

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +73,15 @@ def example_barriers(message: Message) -> list[str]:
     if unknown:
         raise ValueError(f"training example '{message.get(TEXT)}' has unknown barrier ids {unknown}")
     return list(labels)
+
+
+def label_matrix(label_lists: Sequence[Sequence[str]]) -> np.ndarray:
+    """One row per example, one 0/1 column per barrier id (in ``BARRIER_IDS`` order)."""
+    labels = np.zeros((len(label_lists), len(BARRIER_IDS)), dtype=int)
+    for i, barriers in enumerate(label_lists):
+        for barrier in barriers:
+            labels[i, BARRIER_IDS.index(barrier)] = 1
+    return labels
 
 
 def example_source(message: Message) -> str:
@@ -240,8 +250,8 @@ def inner_folds(sources: list[str], k: int, seed: int = 13) -> np.ndarray:
 class FitOptions:
     """How the barrier model is fitted and its thresholds chosen (the component's config)."""
 
-    c: float = 8.0
-    cv_folds: int = 3
+    c: float = 8.0  # inverse regularisation of each logistic regression
+    cv_folds: int = 3  # 3 folds chose thresholds as well as 5 in the comparisons and train 40% faster
     threshold_grid: tuple[float, ...] = tuple(round(0.2 + 0.025 * i, 3) for i in range(25))  # 0.20 .. 0.80
     max_barriers: int = 4
     real_weight: float = 1.0  # sample weight of a real-language example (synthetic ones weigh 1)
@@ -335,14 +345,14 @@ class BarrierClassifier(GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
+        fitting = FitOptions()  # the fitting defaults have one owner; config.yml may override each
         return {
-            "C": 8.0,  # inverse regularisation of each logistic regression
-            # 3 folds chose thresholds as well as 5 in the comparisons and train 40% faster
-            "cv_folds": 3,
-            "threshold_grid": [round(0.2 + 0.025 * i, 3) for i in range(25)],  # 0.20 .. 0.80
-            "max_barriers": 4,
-            "real_weight": 1.0,  # sample weight of real-language examples (metadata: source)
-            "calibrate_on": "all",  # thresholds from every example's out-of-fold predictions, or "real"
+            "C": fitting.c,
+            "cv_folds": fitting.cv_folds,
+            "threshold_grid": list(fitting.threshold_grid),
+            "max_barriers": fitting.max_barriers,
+            "real_weight": fitting.real_weight,
+            "calibrate_on": fitting.calibrate_on,
             # intents that describe no barrier (taxonomy: "Not a barrier"), when this sure
             "conversational_intents": ["greet", "goodbye", "thank", "affirm", "deny", "ask_capabilities",
                                        "ask_tool", "ask_human", "ask_more", "feedback_useful",
@@ -372,10 +382,7 @@ class BarrierClassifier(GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.training_examples if m.get(TEXT) and m.get(INTENT)]
         counts, dense, blocks = sentence_features(examples)
-        labels = np.zeros((len(examples), len(BARRIER_IDS)), dtype=int)
-        for i, message in enumerate(examples):
-            for barrier in example_barriers(message):
-                labels[i, BARRIER_IDS.index(barrier)] = 1
+        labels = label_matrix([example_barriers(m) for m in examples])
         sources = [example_source(m) for m in examples]
         self.model, report = fit_barrier_model(counts, dense, labels, blocks, sources,
                                                FitOptions.from_config(self.config))
