@@ -12,8 +12,10 @@ from actions import render
 from actions import slots as s
 from actions.base import CoachAction, entity_values, latest_intent, slot_list
 from knowledge.schema import BARRIER_IDS
+from qi_coach import readings
+from qi_coach.nlu.text_checks import TRUNCATED
+from qi_coach.readings import Assessment, Origin
 
-CONFIDENT, UNSURE = "confident", "unsure"
 # Offered with the three likeliest barriers; a typed answer ("more the IT than the consultants") is read
 # again by the classifier, so the person can correct in their own words instead of picking.
 CLARIFY = "I want to be sure I've understood. Is it mainly one of these? Or tell me in your own words what's closest."
@@ -27,8 +29,8 @@ MORE_DETAIL = (
 class ActionAssessBarriers(CoachAction):
     """Reflect the barriers the NLU heard and ask to confirm; clarify when unsure.
 
-    Reads the latest parse (``barriers``, ``barrier_candidates``, ``barrier_assessment``,
-    ``levels``). Sets ``barriers_proposed``, ``levels`` and ``awaiting``.
+    Reads the latest parse (the keys in ``qi_coach.readings``). Sets ``barriers_proposed``
+    (readings), ``levels`` and ``awaiting``.
     """
 
     def name(self) -> str:
@@ -36,44 +38,46 @@ class ActionAssessBarriers(CoachAction):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         parse = tracker.latest_message
-        barriers = [b for b in parse.get("barriers") or [] if b.get("id") in BARRIER_IDS]
-        candidates = [b for b in parse.get("barrier_candidates") or [] if b.get("id") in BARRIER_IDS]
-        note = TRUNCATED_NOTE if parse.get("input_quality") == "truncated" else ""
-        levels = list(dict.fromkeys(slot_list(tracker, s.LEVELS) + list(parse.get("levels") or [])))
+        barriers = readings.from_parse(parse)
+        assessment = readings.assessment(parse)
+        note = TRUNCATED_NOTE if parse.get(readings.INPUT_QUALITY) == TRUNCATED else ""
+        levels = readings.levels(slot_list(tracker, s.LEVELS) + list(parse.get(readings.LEVELS) or []))
         events: list[EventType] = [SlotSet(s.LEVELS, levels)]
 
-        if barriers and parse.get("barrier_assessment") == CONFIDENT:
-            names = [self.store.get_barrier(b["id"]).in_short for b in barriers]
+        if barriers and assessment is Assessment.CONFIDENT:
+            names = [self.store.get_barrier(b.id).in_short for b in barriers]
             dispatcher.utter_message(text=note + render.reflect_barriers(names), buttons=render.confirm_buttons())
-            return events + [SlotSet(s.BARRIERS_PROPOSED, barriers), SlotSet(s.AWAITING, s.BARRIER_CONFIRMATION)]
+            return events + [SlotSet(s.BARRIERS_PROPOSED, readings.as_dicts(barriers)),
+                             SlotSet(s.AWAITING, s.BARRIER_CONFIRMATION)]
 
-        if barriers or parse.get("barrier_assessment") == UNSURE:
-            options = (barriers + [c for c in candidates if c["id"] not in {b["id"] for b in barriers}])[:3]
-            buttons = [render.button(self.store.get_barrier(o["id"]).name, "choose_barrier", barrier=o["id"])
+        if barriers or assessment is Assessment.UNSURE:
+            candidates = readings.from_parse(parse, readings.BARRIER_CANDIDATES)
+            options = (barriers + [c for c in candidates if c.id not in readings.ids(barriers)])[:3]
+            buttons = [render.button(self.store.get_barrier(o.id).name, "choose_barrier", barrier=o.id)
                        for o in options]
             dispatcher.utter_message(
                 text=note + CLARIFY,
                 buttons=buttons + [render.button("Something else", "deny")],
             )
-            return events + [SlotSet(s.BARRIERS_PROPOSED, options), SlotSet(s.AWAITING, s.CLARIFICATION)]
+            return events + [SlotSet(s.BARRIERS_PROPOSED, readings.as_dicts(options)),
+                             SlotSet(s.AWAITING, s.CLARIFICATION)]
 
         dispatcher.utter_message(text=note + MORE_DETAIL)
         return events + [SlotSet(s.AWAITING, s.NOTHING)]
 
 
 class ActionConfirmBarriers(CoachAction):
-    """Record the proposed barriers as confirmed. Reads ``barriers_proposed``; sets
-    ``barriers_confirmed`` and resets ``shown_strategies`` for the new set."""
+    """Record the proposed barriers as confirmed, with the confidence they were heard with.
+    Reads ``barriers_proposed``; sets ``barriers_confirmed`` (the same readings) and resets
+    ``shown_strategies`` for the new set."""
 
     def name(self) -> str:
         return "action_confirm_barriers"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        proposed = [b for b in slot_list(tracker, s.BARRIERS_PROPOSED) if b.get("id") in BARRIER_IDS]
-        confirmed = [b["id"] for b in proposed]
-        if confirmed:
-            self.records.confirm_barriers(tracker.sender_id, {b["id"]: b.get("confidence") for b in proposed})
-        return [SlotSet(s.BARRIERS_CONFIRMED, confirmed), SlotSet(s.SHOWN_STRATEGIES, [])]
+        proposed = readings.read_all(tracker.get_slot(s.BARRIERS_PROPOSED))
+        self.records.confirm_barriers(tracker.sender_id, proposed)
+        return [SlotSet(s.BARRIERS_CONFIRMED, readings.as_dicts(proposed)), SlotSet(s.SHOWN_STRATEGIES, [])]
 
 
 class ActionOfferBarrierChoices(CoachAction):
@@ -85,9 +89,9 @@ class ActionOfferBarrierChoices(CoachAction):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         adding = latest_intent(tracker) == "add_barrier" or tracker.get_slot(s.AWAITING) == s.BARRIER_ADDITION
-        confirmed = set(slot_list(tracker, s.BARRIERS_CONFIRMED)) if adding else set()
-        likely = [b.get("id") for b in slot_list(tracker, s.BARRIERS_PROPOSED)]
-        order = list(dict.fromkeys([b for b in likely if b in BARRIER_IDS] + list(BARRIER_IDS)))
+        confirmed = set(readings.ids(readings.read_all(tracker.get_slot(s.BARRIERS_CONFIRMED)))) if adding else set()
+        likely = readings.ids(readings.read_all(tracker.get_slot(s.BARRIERS_PROPOSED)))
+        order = list(dict.fromkeys(likely + list(BARRIER_IDS)))
         barriers = {b.id: b for b in self.store.barriers()}
         buttons = [render.button(barriers[b].name, "choose_barrier", barrier=b) for b in order if b not in confirmed]
         text = ("Which other barrier should I look at?" if adding else
@@ -104,12 +108,12 @@ class ActionChooseBarrier(CoachAction):
         return "action_choose_barrier"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        picked = [b for b in entity_values(tracker, "barrier") if b in BARRIER_IDS]
+        picked = readings.read_all(entity_values(tracker, "barrier"), Origin.USER)
         if not picked:  # strategies for what is already confirmed follow, if anything is
             dispatcher.utter_message(text="I didn't catch which barrier you meant.")
             return []
         adding = tracker.get_slot(s.AWAITING) == s.BARRIER_ADDITION
-        previous = slot_list(tracker, s.BARRIERS_CONFIRMED) if adding else []
-        confirmed = list(dict.fromkeys(previous + picked))
-        self.records.confirm_barriers(tracker.sender_id, {b: None for b in picked}, corrected=picked)
-        return [SlotSet(s.BARRIERS_CONFIRMED, confirmed), SlotSet(s.SHOWN_STRATEGIES, [])]
+        previous = readings.read_all(tracker.get_slot(s.BARRIERS_CONFIRMED)) if adding else []
+        self.records.confirm_barriers(tracker.sender_id, picked)
+        return [SlotSet(s.BARRIERS_CONFIRMED, readings.as_dicts(readings.merged(previous, picked))),
+                SlotSet(s.SHOWN_STRATEGIES, [])]

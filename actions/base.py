@@ -15,7 +15,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge import KnowledgeStore
-from knowledge.records import UserRecords
+from qi_coach.records import UserRecords
 
 
 class CoachAction(Action, ABC):

@@ -7,18 +7,17 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
 from actions import slots as s
-from actions.base import slot_list
 from knowledge import KnowledgeStore
-from knowledge.schema import BARRIER_IDS
+from qi_coach import readings
 
 
 def resume(dispatcher: CollectingDispatcher, tracker: Tracker, store: KnowledgeStore) -> None:
     """Repeat the question the user was answering, if one was open."""
     awaiting = tracker.get_slot(s.AWAITING)
     if awaiting == s.BARRIER_CONFIRMATION:
-        proposed = [b["id"] for b in slot_list(tracker, s.BARRIERS_PROPOSED) if b.get("id") in BARRIER_IDS]
+        proposed = readings.read_all(tracker.get_slot(s.BARRIERS_PROPOSED))
         if proposed:
-            names = [store.get_barrier(b).in_short for b in proposed]
+            names = [store.get_barrier(b.id).in_short for b in proposed]
             dispatcher.utter_message(text="Back to your project. " + render.reflect_barriers(names),
                                      buttons=render.confirm_buttons())
     elif awaiting in (s.CLARIFICATION, s.BARRIER_CHOICE, s.BARRIER_ADDITION):

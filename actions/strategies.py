@@ -14,32 +14,32 @@ from actions import slots as s
 from actions.base import CoachAction, entity_values, slot_list
 from actions.resume import resume
 from knowledge import StoreError
-from knowledge.schema import BARRIER_IDS
+from qi_coach import readings
 
 PER_REPLY = 3
 
 
 class ActionSuggestStrategies(CoachAction):
-    """Suggest the top strategies for the confirmed barriers (and levels, where known),
+    """Suggest the top strategies for the confirmed barriers, each weighed as it was confirmed
+    (``knowledge.ranking`` has the policy: the user's levels first, topped up from the others),
     leaving out what was tried and, for "other options", what was shown. Reads
-    ``barriers_confirmed``, ``barriers_proposed``, ``levels``, ``tried_strategies``,
-    ``shown_strategies``; sets ``shown_strategies``, ``last_strategies`` and ``awaiting``."""
+    ``barriers_confirmed``, ``levels``, ``tried_strategies``, ``shown_strategies``; sets
+    ``shown_strategies``, ``last_strategies`` and ``awaiting``."""
 
     def name(self) -> str:
         return "action_suggest_strategies"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        confirmed = [b for b in slot_list(tracker, s.BARRIERS_CONFIRMED) if b in BARRIER_IDS]
+        confirmed = readings.read_all(tracker.get_slot(s.BARRIERS_CONFIRMED))
         if not confirmed:
             dispatcher.utter_message(response="utter_ask_describe")
             return [SlotSet(s.AWAITING, s.NOTHING)]
-        proposed = {b.get("id"): b.get("confidence") for b in slot_list(tracker, s.BARRIERS_PROPOSED)}
-        weights = {b: float(proposed.get(b) or 1.0) for b in confirmed}
         shown = slot_list(tracker, s.SHOWN_STRATEGIES)
         exclude = set(slot_list(tracker, s.TRIED_STRATEGIES)) | set(shown)
-        recs = self._recommend(weights, slot_list(tracker, s.LEVELS), exclude)
+        recs = self.store.recommend(readings.weights(confirmed), levels=readings.levels(slot_list(tracker, s.LEVELS)),
+                                    exclude=exclude, limit=PER_REPLY, top_up=True)
 
-        names = [self.store.get_barrier(b).in_short for b in confirmed]
+        names = [self.store.get_barrier(b.id).in_short for b in confirmed]
         if not recs:
             dispatcher.utter_message(
                 text=f"I've no new strategies left for {render.join_words(names)}. "
@@ -64,15 +64,6 @@ class ActionSuggestStrategies(CoachAction):
         ids = [r.strategy_id for r in recs]
         return [SlotSet(s.SHOWN_STRATEGIES, shown + ids), SlotSet(s.LAST_STRATEGIES, ids),
                 SlotSet(s.AWAITING, s.FEEDBACK)]
-
-    def _recommend(self, weights: dict[str, float], levels: list[str], exclude: set[str]):
-        """At the user's levels first; topped up from every level if that gives too few."""
-        recs = self.store.recommend(weights, levels=levels or None, exclude=exclude, limit=PER_REPLY)
-        if levels and len(recs) < PER_REPLY:
-            more = self.store.recommend(weights, exclude=exclude | {r.strategy_id for r in recs},
-                                        limit=PER_REPLY - len(recs))
-            recs += more
-        return recs
 
 
 ORDINALS = {"first": 0, "1": 0, "one": 0, "top": 0, "1st": 0, "second": 1, "2": 1, "two": 1, "2nd": 1,

@@ -32,7 +32,7 @@ class ActionExplainTool(CoachAction):
                 tool = None
         if tool is None:
             lookup = self.store.find_tool(tracker.latest_message.get("text") or "")
-            if len(lookup.matches) > 1 and lookup.matches[0].score - lookup.matches[1].score < 5:
+            if lookup.ambiguous:
                 dispatcher.utter_message(text="Which tool did you mean?", buttons=[
                     render.button(m.name, "ask_tool", qi_tool=m.id) for m in lookup.matches[:4]])
                 return []

@@ -4,7 +4,7 @@ prioritised list of barriers to confirm, then the action plan.
 The form (``triage_form`` in domain.yml) asks for its slots in order; this module validates
 each answer (re-prompting when it does not fit), handles the detours (skip, back, cancel) and
 makes the plan. Reading the answers, scoring and choosing the plan's content live in
-``knowledge.triage`` and ``knowledge.plan``; this module only calls them and words replies.
+``qi_coach.coaching``; this module only calls them and words replies.
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
 from actions import slots as s
-from actions.base import CoachAction, latest_intent, slot_list
+from actions.base import CoachAction, entity_values, latest_intent, slot_list
 from knowledge import KnowledgeStore
-from knowledge.plan import build_plan, plan_markdown
 from knowledge.schema import BARRIER_IDS
-from knowledge.triage import UNNAMED_TRIED, prioritise, read_duration, read_levels, read_stage, read_tried
+from qi_coach import readings
+from qi_coach.coaching.plan import MAX_BARRIERS, build_plan, plan_markdown
+from qi_coach.coaching.triage import UNNAMED_TRIED, prioritise, read_duration, read_levels, read_stage, read_tried
+from qi_coach.limits import MESSAGE_CHARS
+from qi_coach.readings import BarrierReading, Origin
 
 SKIPPED = "skipped"
 SHOWN_PRIORITIES = 5
@@ -34,16 +37,10 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split()) if isinstance(value, str) else ""
 
 
-def _readings(tracker: Tracker) -> list[dict]:
-    """The barrier classifier's reading of the latest message."""
-    return [{"id": b["id"], "confidence": float(b["confidence"])}
-            for b in tracker.latest_message.get("barriers") or []
-            if isinstance(b, dict) and b.get("id") in BARRIER_IDS and isinstance(b.get("confidence"), (int, float))]
-
-
 def _with_answer(tracker: Tracker, text: str) -> list[dict]:
-    """The "what is getting in the way?" answers so far, plus this one and its barrier reading."""
-    return slot_list(tracker, s.TRIAGE_ANSWERS) + [{"text": text[:1500], "barriers": _readings(tracker)}]
+    """The "what is getting in the way?" answers so far, plus this one and its barrier readings."""
+    heard = readings.as_dicts(readings.from_parse(tracker.latest_message))
+    return slot_list(tracker, s.TRIAGE_ANSWERS) + [{"text": text[:MESSAGE_CHARS], "barriers": heard}]
 
 
 def _answer(check: Callable) -> Callable:
@@ -70,7 +67,7 @@ class ValidateTriageForm(FormValidationAction):
                             domain: dict) -> dict[str, Any]:
         aim = _text(value)
         if aim == SKIPPED or len(aim.split()) >= 3:
-            return {s.TRIAGE_AIM: aim[:500]}
+            return {s.TRIAGE_AIM: aim[:MESSAGE_CHARS]}
         dispatcher.utter_message(text="Could you say a little more, in a short sentence? For example: "
                                       "\"get every patient's falls risk assessed within 24 hours\".")
         return {s.TRIAGE_AIM: None}
@@ -90,7 +87,7 @@ class ValidateTriageForm(FormValidationAction):
                                domain: dict) -> dict[str, Any]:
         if isinstance(value, list):  # already read (a skip sets [])
             return {s.TRIAGE_LEVELS: [v for v in value if isinstance(v, str)]}
-        levels = read_levels(_text(value), tracker.latest_message.get("levels") or [])
+        levels = read_levels(_text(value), tracker.latest_message.get(readings.LEVELS) or [])
         if levels:
             return {s.TRIAGE_LEVELS: levels}
         dispatcher.utter_message(text="Who is taking part: front-line staff (nurses, doctors, therapists...), "
@@ -128,7 +125,7 @@ class ValidateTriageForm(FormValidationAction):
                                           "Describe it in a sentence, or say \"cancel\" to stop.")
             return {s.TRIAGE_OBSTACLE: None}
         answers = _with_answer(tracker, text)
-        return {s.TRIAGE_OBSTACLE: text[:1500], s.TRIAGE_ANSWERS: answers}
+        return {s.TRIAGE_OBSTACLE: text[:MESSAGE_CHARS], s.TRIAGE_ANSWERS: answers}
 
     @_answer
     def validate_triage_more(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -140,7 +137,7 @@ class ValidateTriageForm(FormValidationAction):
         # A "no" or "yes" that also names a barrier ("no, apart from nobody senior backing it") keeps
         # its intent when the barrier classifier is not sure enough to override it; what the
         # classifier did hear is kept as an answer, not dropped with the "no".
-        heard = bool(_readings(tracker))
+        heard = bool(readings.from_parse(tracker.latest_message))
         if intent in ("deny", "thank", "goodbye"):
             return {s.TRIAGE_MORE: True, **({s.TRIAGE_ANSWERS: _with_answer(tracker, text)} if heard else {})}
         if intent == "affirm" and not heard:
@@ -245,9 +242,10 @@ class ActionTriagePrioritise(CoachAction):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         answers = slot_list(tracker, s.TRIAGE_ANSWERS)
-        ranked = prioritise([a.get("barriers") or [] for a in answers], self.store.barriers(), stage=_stage(tracker),
-                            levels=_levels(tracker))
-        priorities = [{"id": p.barrier_id, "score": p.score, "mentions": p.mentions} for p in ranked]
+        heard = [readings.read_all(a.get("barriers")) for a in answers if isinstance(a, dict)]
+        ranked = prioritise(heard, self.store.barriers(), stage=_stage(tracker), levels=_levels(tracker))
+        # each priority is the triage's reading of the barrier, with what ranked it
+        priorities = [{**p.reading.as_dict(), "score": p.score, "mentions": p.mentions} for p in ranked]
         if not priorities:
             dispatcher.utter_message(text="Thank you. I couldn't tell from that which kind of barrier is in the way, "
                                           "so pick the one that fits best and I'll build the plan around it.")
@@ -272,15 +270,14 @@ class ActionTriageReprioritise(CoachAction):
         return "action_triage_reprioritise"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        priorities = [p for p in slot_list(tracker, s.TRIAGE_PRIORITIES) if isinstance(p, dict)]
-        chosen = [e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "barrier"]
-        chosen = [c for c in chosen if c in BARRIER_IDS]
+        priorities = [p for p in slot_list(tracker, s.TRIAGE_PRIORITIES) if readings.read(p, Origin.TRIAGE)]
+        chosen = readings.read_all(entity_values(tracker, "barrier"), Origin.USER)
         if latest_intent(tracker) != "prioritise_barrier" or not chosen:
-            offer_barriers(dispatcher, self.store, "prioritise_barrier", [p["id"] for p in priorities])
+            offer_barriers(dispatcher, self.store, "prioritise_barrier", [p.get("id") for p in priorities])
             return [SlotSet(s.AWAITING, s.TRIAGE_CORRECTION)]
-        moved = [p for p in priorities if p["id"] == chosen[0]] or [{"id": chosen[0], "score": None, "mentions": 0,
-                                                                   "added_by_user": True}]
-        priorities = moved + [p for p in priorities if p["id"] != chosen[0]]
+        pick = chosen[0]
+        moved = [p for p in priorities if p.get("id") == pick.id] or [{**pick.as_dict(), "score": None, "mentions": 0}]
+        priorities = moved + [p for p in priorities if p.get("id") != pick.id]
         show_priorities(dispatcher, self.store, priorities)
         return [SlotSet(s.TRIAGE_PRIORITIES, priorities), SlotSet(s.AWAITING, s.TRIAGE_CONFIRMATION)]
 
@@ -292,7 +289,7 @@ class ActionMakePlan(CoachAction):
         return "action_make_plan"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        priorities = [p for p in slot_list(tracker, s.TRIAGE_PRIORITIES) if isinstance(p, dict) and p.get("id")]
+        priorities = readings.read_all(tracker.get_slot(s.TRIAGE_PRIORITIES), Origin.TRIAGE)
         if not priorities:
             dispatcher.utter_message(response="utter_ask_describe")
             return [SlotSet(s.AWAITING, s.NOTHING)]
@@ -302,21 +299,18 @@ class ActionMakePlan(CoachAction):
             lookup = self.store.find_strategies(tried_text)
             tried_ids += [m.id for m in lookup.matches[:3]] if lookup.found else []
         aim, stuck = tracker.get_slot(s.TRIAGE_AIM), tracker.get_slot(s.TRIAGE_STUCK_FOR)
-        plan = build_plan(self.store, [p["id"] for p in priorities], levels=_levels(tracker), stage=_stage(tracker),
+        plan = build_plan(self.store, priorities, levels=_levels(tracker), stage=_stage(tracker),
                           aim=None if aim == SKIPPED else aim, stuck_for=None if stuck == SKIPPED else stuck,
                           tried_text=None if tried_text == SKIPPED else tried_text, tried_ids=tried_ids)
         markdown = plan_markdown(plan)
         self.records.save_plan(tracker.sender_id, plan, markdown)
-        top = priorities[:3]
-        self.records.confirm_barriers(tracker.sender_id,  # the user confirmed these; kept for insights
-                                      {p["id"]: None if p.get("added_by_user") else min(1.0, p.get("score") or 0.0)
-                                       for p in top},
-                                      corrected=[p["id"] for p in top if p.get("added_by_user")])
+        top: list[BarrierReading] = priorities[:MAX_BARRIERS]
+        self.records.confirm_barriers(tracker.sender_id, top)  # the user confirmed these; kept for insights
         dispatcher.utter_message(text=markdown)
         dispatcher.utter_message(text="I've kept this plan: say \"show my plan\" any time to see it again"
                                       " (on the web page you can also download it).",
                                  buttons=[render.button("Show my plan", "show_plan")])
-        return [SlotSet(s.AWAITING, s.NOTHING), SlotSet(s.BARRIERS_CONFIRMED, [p["id"] for p in priorities[:3]])]
+        return [SlotSet(s.AWAITING, s.NOTHING), SlotSet(s.BARRIERS_CONFIRMED, readings.as_dicts(top))]
 
 
 class ActionShowPlan(CoachAction):

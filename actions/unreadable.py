@@ -8,12 +8,14 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 
 from actions.base import CoachAction
+from qi_coach.nlu.text_checks import EMPTY, NO_WORDS, NOT_ENGLISH
+from qi_coach.readings import INPUT_QUALITY
 
 REPLIES = {
-    "empty": "I didn't get any text there. Tell me what's getting in the way of your project.",
-    "no_words": "I can't read emoji or symbols on their own, sorry. Could you describe in a sentence "
+    EMPTY: "I didn't get any text there. Tell me what's getting in the way of your project.",
+    NO_WORDS: "I can't read emoji or symbols on their own, sorry. Could you describe in a sentence "
                 "what's getting in the way of your project?",
-    "not_english": "Sorry, I can only help in English for now. Could you describe what's getting in the way "
+    NOT_ENGLISH: "Sorry, I can only help in English for now. Could you describe what's getting in the way "
                    "of your project in English?",
 }
 
@@ -25,6 +27,6 @@ class ActionHandleUnreadable(CoachAction):
         return "action_handle_unreadable"
 
     def run(self, dispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        quality = tracker.latest_message.get("input_quality")
-        dispatcher.utter_message(text=REPLIES.get(quality, REPLIES["empty"]))
+        quality = tracker.latest_message.get(INPUT_QUALITY)
+        dispatcher.utter_message(text=REPLIES.get(quality, REPLIES[EMPTY]))
         return []

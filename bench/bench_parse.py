@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from knowledge.db import PROJECT_ROOT  # noqa: E402
 from qi_coach.evaluation import corpus  # noqa: E402
+from qi_coach.paths import PROJECT_ROOT  # noqa: E402
 
 TARGET_MEDIAN_MS = 150
 TARGET_ARCHIVE_MB = 150

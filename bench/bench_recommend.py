@@ -22,10 +22,11 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from knowledge.db import PROJECT_ROOT, create_engine_for  # noqa: E402
+from knowledge.db import create_engine_for  # noqa: E402
 from knowledge.load import load_content  # noqa: E402
 from knowledge.repository import KnowledgeStore  # noqa: E402
 from knowledge.schema import BARRIER_IDS, Level  # noqa: E402
+from qi_coach.paths import PROJECT_ROOT  # noqa: E402
 
 QUERIES = ["PDSA", "stakeholder map", "what is a driver diagram?", "bulet proofing",
            "we already tried protected time", "champions", "xyzzy", "run charts"]

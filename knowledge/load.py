@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection, Engine
@@ -32,7 +33,7 @@ class LoadReport:
 
 
 def create_tables(engine: Engine) -> None:
-    """Create any missing table (curated and user tables alike); existing ones are kept."""
+    """Create any missing content table; existing ones are kept."""
     models.Base.metadata.create_all(engine)
 
 
@@ -149,7 +150,8 @@ def _insert(conn: Connection, content: Content) -> None:
 
 def _search_terms(content: Content) -> list[dict]:
     rows = []
-    for kind, items in (("tool", content.tools), ("strategy", content.strategies)):
+    groups: tuple[tuple[str, list[Any]], ...] = (("tool", content.tools), ("strategy", content.strategies))
+    for kind, items in groups:
         for item in items:
             names = [item.name if kind == "tool" else item.title, item.id.replace("_", " "), *item.aliases]
             seen = set()

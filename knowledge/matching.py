@@ -23,6 +23,10 @@ import unicodedata
 from rapidfuzz import fuzz
 
 MATCH_THRESHOLD = 80.0
+#: When the best two matches are closer than this, the text could mean either: ask, don't guess.
+AMBIGUITY_GAP = 5.0
+#: Only the start of a long message is searched: a name is never longer than this.
+MAX_QUERY_CHARS = 500
 FUZZY_FLOOR = 85.0
 
 #: Words that carry no name: question frames and "we tried" talk around the name itself.

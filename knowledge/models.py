@@ -1,9 +1,8 @@
-"""Tables: the curated content, and beside it what users tell the assistant.
+"""Tables of the curated content, replaced as a whole by every ``qi-coach knowledge load``.
 
-Curated tables are replaced as a whole by every ``qi-coach knowledge load``. User tables
-(confirmed barriers, feedback, action plans) are never touched by a load, so they refer to
-barriers and strategies by id without foreign keys: a strategy retired from the content
-leaves its past feedback readable rather than blocking the reload or deleting history.
+What users tell the assistant lives beside them in the same database, in tables owned by
+``qi_coach.records`` (and channel plumbing in ``qi_coach.channels.dedupe``), which a load
+never touches.
 
 SQLAlchemy 2.0 style that 1.4 (pinned by Rasa 3.6) runs: ``declarative_base`` and
 ``Column``, no ``Mapped[]``.
@@ -12,13 +11,12 @@ SQLAlchemy 2.0 style that 1.4 (pinned by Rasa 3.6) runs: ``declarative_base`` an
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import (
     JSON,
-    Boolean,
     Column,
     DateTime,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -27,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base
 
-Base = declarative_base()
+Base: Any = declarative_base()  # a Column-style base; SQLAlchemy 1.4 gives mypy no class to check
 
 
 def utcnow() -> datetime:
@@ -199,54 +197,3 @@ class ContentLoad(Base):
     content_hash = Column(String(80), nullable=False)  # "<schema version>:<sha256>"
     loaded_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     counts = Column(JSON, nullable=False)
-
-
-# --- what users tell the assistant (survives every reload) --------------------------------
-
-
-class ConfirmedBarrier(Base):
-    """A barrier a user confirmed (or added by correcting the bot) in a conversation."""
-
-    __tablename__ = "confirmed_barriers"
-    id = Column(Integer, primary_key=True, autoincrement=True)
-    conversation_id = Column(String(255), nullable=False, index=True)
-    barrier_id = Column(String(60), nullable=False, index=True)
-    confidence = Column(Float)  # the classifier's, when it proposed the barrier
-    corrected = Column(Boolean, nullable=False, default=False)  # the user added it
-    confirmed_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-
-
-class StrategyFeedback(Base):
-    """The user's answer to "was this useful?" about the strategies just shown."""
-
-    __tablename__ = "strategy_feedback"
-    id = Column(Integer, primary_key=True, autoincrement=True)
-    conversation_id = Column(String(255), nullable=False, index=True)
-    strategy_ids = Column(JSON, nullable=False)
-    useful = Column(Boolean, nullable=False)
-    comment = Column(Text)
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-
-
-class ActionPlan(Base):
-    """A plan produced for a user: structured for follow-up, and as the text they saw."""
-
-    __tablename__ = "action_plans"
-    id = Column(Integer, primary_key=True, autoincrement=True)
-    conversation_id = Column(String(255), nullable=False, index=True)
-    plan = Column(JSON, nullable=False)
-    markdown = Column(Text, nullable=False)
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-
-
-# --- channel plumbing ------------------------------------------------------------------------
-
-
-class ChannelEvent(Base):
-    """An inbound event a channel has already handled (Slack retries carry the same
-    ``event_id``), so a retry is answered but not handled twice, whichever server gets it."""
-
-    __tablename__ = "channel_events"
-    channel = Column(String(40), primary_key=True)
-    event_id = Column(String(255), primary_key=True)
-    received_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)

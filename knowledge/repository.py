@@ -11,24 +11,21 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection, Engine
 
-from knowledge import models
+from knowledge import models, ranking
 from knowledge.db import default_engine
-from knowledge.matching import MATCH_THRESHOLD, normalise, score
-from knowledge.schema import BARRIER_IDS, Evidence, Level
+from knowledge.matching import AMBIGUITY_GAP, MATCH_THRESHOLD, MAX_QUERY_CHARS, normalise, score
+from knowledge.schema import BARRIER_IDS, LEVEL_IDS, Evidence
 
-STRENGTH_WEIGHT = {"primary": 1.0, "secondary": 0.5}
-EVIDENCE_RANK = {Evidence.trial.value: 0, Evidence.evaluation.value: 1, Evidence.expert_opinion.value: 2}
 EVIDENCE_LABEL = {
     Evidence.trial.value: "trial evidence",
     Evidence.evaluation.value: "evaluation or case study",
     Evidence.expert_opinion.value: "expert opinion",
 }
-EFFORT_RANK = {"low": 0, "medium": 1, "high": 2}
-LEVEL_IDS = tuple(level.value for level in Level)
 
 
 # Statements built once (with expanding IN parameters): building a select costs more than
@@ -203,11 +200,16 @@ class Lookup:
         return self.matches[0] if self.matches else None
 
     @property
+    def ambiguous(self) -> bool:
+        """The best two matches are too close to choose between: ask which was meant."""
+        return len(self.matches) > 1 and self.matches[0].score - self.matches[1].score < AMBIGUITY_GAP
+
+    @property
     def message(self) -> str:
         """One sentence for a person: what was found, or clearly that nothing was."""
         if not self.matches:
             return f"No {self.kind} in the library matches '{self.query.strip()}'."
-        if len(self.matches) == 1 or self.matches[0].score - self.matches[1].score >= 10:
+        if not self.ambiguous:
             return f"'{self.query.strip()}' is {self.matches[0].name}."
         names = ", ".join(m.name for m in self.matches[:3])
         plural = "strategies" if self.kind == "strategy" else "tools"
@@ -237,24 +239,20 @@ class KnowledgeStore:
         levels: Iterable[str] | None = None,
         exclude: Iterable[str] = (),
         limit: int | None = 3,
+        top_up: bool = False,
     ) -> list[Recommendation]:
-        """Strategies for the user's barriers, best first.
-
-        Ranking (cumulative, as the CFIR-ERIC matching tool ranks strategies by the barriers
-        they were endorsed for): a strategy scores the sum, over the user's barriers it
-        addresses, of the barrier's confidence times 1.0 for a primary link or 0.5 for a
-        secondary one. So a strategy that serves two of the user's barriers can outrank one
-        that serves a single barrier more directly. Ties go, in turn, to the strategy that
-        covers more of the user's barriers, stronger evidence (trial, then evaluation, then
-        expert opinion), lower effort, and finally the id, so the order is deterministic.
+        """Strategies for the user's barriers, best first, ranked by ``knowledge.ranking``
+        (its docstring states the policy: scores, tie-breaks, levels and topping up).
 
         Args:
-            barriers: ``{barrier_id: confidence}``, or the classifier's list of
-                ``{"id": ..., "confidence": ...}``; confidences in [0, 1].
-            levels: if given, only strategies that act at one of these levels
-                (``front_line``, ``middle_manager``, ``senior_leader``).
-            exclude: strategy ids to leave out (what the user already tried).
+            barriers: ``{barrier_id: weight}`` (a reading's ``weight``), or a list of
+                ``{"id": ..., "confidence": ...}``; each in [0, 1].
+            levels: the user's levels (``front_line``, ``middle_manager``, ``senior_leader``):
+                strategies acting at one of them come first.
+            exclude: strategy ids to leave out (what the user already tried or saw).
             limit: how many to return; ``None`` for all.
+            top_up: fill up from other levels when fewer than ``limit`` act at ``levels``
+                (what the conversation and the plan do); otherwise only those at ``levels``.
 
         Returns:
             Up to ``limit`` recommendations, each with the reasons it was chosen, its first
@@ -263,64 +261,55 @@ class KnowledgeStore:
         Raises:
             StoreError: an unknown barrier id or level, or a confidence outside [0, 1].
         """
-        wanted = _barrier_confidences(barriers)
-        level_filter = _levels(levels)
-        excluded = set(exclude)
-        if limit is not None and limit < 1:
-            raise StoreError("limit must be at least 1")
-        if not wanted:
-            return []
-        # One row per (strategy, user barrier, level): everything the ranking needs.
-        reasons: dict[str, dict[str, Reason]] = defaultdict(dict)
-        facts: dict[str, tuple[str, str]] = {}
-        strategy_levels: dict[str, set[str]] = defaultdict(set)
-        with self.engine.connect() as conn:
-            for row in conn.execute(_RANKING_ROWS, {"barrier_ids": list(wanted)}):
-                if row.strategy_id in excluded:
-                    continue
-                confidence = wanted[row.barrier_id]
-                reasons[row.strategy_id][row.barrier_id] = Reason(
-                    row.barrier_id, row.barrier_name, row.strength, confidence,
-                    round(confidence * STRENGTH_WEIGHT[row.strength], 6),
-                )
-                facts[row.strategy_id] = (row.evidence, row.effort)
-                strategy_levels[row.strategy_id].add(row.level)
-            if level_filter:
-                reasons = defaultdict(dict, {
-                    sid: r for sid, r in reasons.items() if level_filter & strategy_levels[sid]
-                })
-
-            def score_of(strategy_id: str) -> float:
-                return round(sum(r.contribution for r in reasons[strategy_id].values()), 6)
-
-            def rank(strategy_id: str) -> tuple:
-                evidence, effort = facts[strategy_id]
-                return (-score_of(strategy_id), -len(reasons[strategy_id]), EVIDENCE_RANK[evidence],
-                        EFFORT_RANK[effort], strategy_id)
-
-            ranked = sorted(reasons, key=rank)[:limit]
-            if not ranked:
+        try:
+            weights = ranking.checked_weights(_barrier_weights(barriers))
+            if not weights:
+                ranking.rank((), weights, levels=levels, limit=limit)  # still refuses bad arguments
                 return []
-            texts = {row.id: row for row in conn.execute(_STRATEGY_TEXTS, {"ids": ranked})}
-            tools = self._tools_of(conn, ranked)
-            sources = self._sources(conn, models.StrategySource, models.StrategySource.strategy_id, ranked)
-        return [
-            Recommendation(
-                strategy_id=sid,
-                title=texts[sid].title,
-                summary=texts[sid].summary,
-                why_it_works=texts[sid].why_it_works,
-                first_step=texts[sid].steps[0],
-                effort=facts[sid][1],
-                evidence=facts[sid][0],
-                score=score_of(sid),
-                reasons=tuple(sorted(reasons[sid].values(), key=lambda r: (-r.contribution, r.barrier_id))),
-                levels=tuple(sorted(strategy_levels[sid], key=LEVEL_IDS.index)),
-                tools=tools[sid],
-                sources=sources[sid],
-            )
-            for sid in ranked
-        ]
+            with self.engine.connect() as conn:
+                candidates, names = self._candidates(conn, list(weights))
+                ranked = ranking.rank(candidates, weights, levels=levels, exclude=exclude, limit=limit,
+                                      top_up=top_up)
+                ids = [r.candidate.strategy_id for r in ranked]
+                if not ids:
+                    return []
+                texts = {row.id: row for row in conn.execute(_STRATEGY_TEXTS, {"ids": ids})}
+                tools = self._tools_of(conn, ids)
+                sources = self._sources(conn, models.StrategySource, models.StrategySource.strategy_id, ids)
+        except ranking.RankingError as exc:
+            raise StoreError(str(exc)) from None
+        return [self._recommendation(r, texts[r.candidate.strategy_id], weights, names,
+                                     tools[r.candidate.strategy_id], sources[r.candidate.strategy_id])
+                for r in ranked]
+
+    @staticmethod
+    def _candidates(conn: Connection, barrier_ids: list[str]) -> tuple[list[ranking.Candidate], dict[str, str]]:
+        """The strategies linked to any of ``barrier_ids``, as the ranking sees them, and the
+        barriers' names."""
+        links: dict[str, dict[str, str]] = defaultdict(dict)
+        facts: dict[str, tuple[str, str]] = {}
+        levels: dict[str, set[str]] = defaultdict(set)
+        names: dict[str, str] = {}
+        for row in conn.execute(_RANKING_ROWS, {"barrier_ids": barrier_ids}):
+            links[row.strategy_id][row.barrier_id] = row.strength
+            facts[row.strategy_id] = (row.evidence, row.effort)
+            levels[row.strategy_id].add(row.level)
+            names[row.barrier_id] = row.barrier_name
+        candidates = [ranking.Candidate(sid, links[sid], frozenset(levels[sid]), *facts[sid]) for sid in links]
+        return candidates, names
+
+    @staticmethod
+    def _recommendation(ranked: ranking.Ranked, text, weights: Mapping[str, float], names: Mapping[str, str],
+                        tools: tuple[ToolRef, ...], sources: tuple[SourceRef, ...]) -> Recommendation:
+        c = ranked.candidate
+        reasons = (Reason(b, names[b], c.links[b], weights[b], contribution)
+                   for b, contribution in ranked.contributions.items())
+        return Recommendation(
+            strategy_id=c.strategy_id, title=text.title, summary=text.summary, why_it_works=text.why_it_works,
+            first_step=text.steps[0], effort=c.effort, evidence=c.evidence, score=ranked.score,
+            reasons=tuple(sorted(reasons, key=lambda r: (-r.contribution, r.barrier_id))),
+            levels=tuple(sorted(c.levels, key=LEVEL_IDS.index)), tools=tools, sources=sources,
+        )
 
     # lookups -------------------------------------------------------------------------------
 
@@ -336,7 +325,7 @@ class KnowledgeStore:
         return self._find("strategy", text, limit)
 
     def _find(self, kind: str, text: str, limit: int) -> Lookup:
-        query = normalise(text or "")[:500]
+        query = normalise(text or "")[:MAX_QUERY_CHARS]
         if not query:
             return Lookup(text or "", kind, ())
         with self.engine.connect() as conn:
@@ -500,7 +489,7 @@ _SOURCE_COLUMNS = (models.Source.id, models.Source.authors, models.Source.year, 
 
 
 @cache
-def _sources_statement(link: type, owner_column):
+def _sources_statement(link: Any, owner_column: Any) -> Any:
     """The sources of barriers, strategies or tools (by their link table), in cited order."""
     return (
         select(owner_column.label("owner"), *_SOURCE_COLUMNS)
@@ -532,32 +521,17 @@ def _grouped(rows, pairs: bool = False) -> dict[str, list]:
     return out
 
 
-def _barrier_confidences(barriers) -> dict[str, float]:
+def _barrier_weights(barriers) -> dict[str, float]:
+    """``{id: weight}`` from a mapping, or from a list of ``{"id", "confidence"}`` (the highest
+    confidence of a barrier named twice)."""
     if isinstance(barriers, Mapping):
-        items = list(barriers.items())
-    else:
-        items = []
-        for entry in barriers:
-            if not isinstance(entry, Mapping) or "id" not in entry:
-                raise StoreError(f"each barrier must be {{'id': ..., 'confidence': ...}}, got {entry!r}")
-            items.append((entry["id"], entry.get("confidence", 1.0)))
+        return dict(barriers)
     out: dict[str, float] = {}
-    for barrier_id, confidence in items:
-        if barrier_id not in BARRIER_IDS:
-            raise StoreError(f"unknown barrier id '{barrier_id}'; known ids: {', '.join(BARRIER_IDS)}")
-        try:
-            value = float(confidence)
-        except (TypeError, ValueError):
-            raise StoreError(f"confidence for '{barrier_id}' must be a number, got {confidence!r}") from None
-        if not 0.0 <= value <= 1.0:
-            raise StoreError(f"confidence for '{barrier_id}' must be between 0 and 1, got {value}")
-        out[barrier_id] = max(value, out.get(barrier_id, 0.0))
-    return {b: c for b, c in out.items() if c > 0.0}
-
-
-def _levels(levels: Iterable[str] | None) -> set[str]:
-    chosen = set(levels or ())
-    unknown = chosen - set(LEVEL_IDS)
-    if unknown:
-        raise StoreError(f"unknown level(s) {', '.join(sorted(unknown))}; known: {', '.join(LEVEL_IDS)}")
-    return chosen
+    for entry in barriers:
+        if not isinstance(entry, Mapping) or "id" not in entry:
+            raise StoreError(f"each barrier must be {{'id': ..., 'confidence': ...}}, got {entry!r}")
+        confidence = entry.get("confidence", 1.0)
+        if not isinstance(confidence, (int, float)) or isinstance(confidence, bool):
+            raise StoreError(f"confidence for '{entry['id']}' must be a number, got {confidence!r}")
+        out[str(entry["id"])] = max(float(confidence), out.get(str(entry["id"]), float("-inf")))
+    return out

@@ -42,6 +42,10 @@ class Level(str, Enum):
     senior_leader = "senior_leader"
 
 
+#: The levels in the model of alignment's order (front line first).
+LEVEL_IDS = tuple(level.value for level in Level)
+
+
 class Stage(str, Enum):
     """Where a project has got to (the triage asks): the usual phases of a QI project."""
 

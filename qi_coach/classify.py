@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from knowledge.db import PROJECT_ROOT
+from qi_coach.paths import PROJECT_ROOT
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "qi-coach.tar.gz"
 
@@ -70,7 +70,7 @@ def classify_stream(model: Path, lines: IO[str], out: IO[str], with_intent: bool
 
 
 def _classify_lines(agent, lines: IO[str], out: IO[str], with_intent: bool) -> int:
-    from qi_coach.nlu.barrier_classifier import ASSESSMENT_KEY, BARRIERS_KEY, CANDIDATES_KEY
+    from qi_coach.readings import BARRIER_ASSESSMENT, BARRIER_CANDIDATES, BARRIERS, LEVELS, Assessment
 
     loop = asyncio.new_event_loop()
     errors = 0
@@ -84,9 +84,10 @@ def _classify_lines(agent, lines: IO[str], out: IO[str], with_intent: bool) -> i
                 out.write(json.dumps({"text": line.rstrip(), "error": str(exc), "barriers": [], "levels": []}) + "\n")
                 continue
             parsed = loop.run_until_complete(agent.parse_message(text)) if text.strip() else {}
-            result = {"text": text, "barriers": parsed.get(BARRIERS_KEY, []),
-                      "candidates": parsed.get(CANDIDATES_KEY, []),
-                      "assessment": parsed.get(ASSESSMENT_KEY, "none"), "levels": parsed.get("levels", [])}
+            result = {"text": text, "barriers": parsed.get(BARRIERS, []),
+                      "candidates": parsed.get(BARRIER_CANDIDATES, []),
+                      "assessment": parsed.get(BARRIER_ASSESSMENT, Assessment.NONE.value),
+                      "levels": parsed.get(LEVELS, [])}
             if with_intent:
                 result["intent"] = (parsed.get("intent") or {}).get("name")
             out.write(json.dumps(result, ensure_ascii=False) + "\n")

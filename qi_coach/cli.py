@@ -59,7 +59,12 @@ def cmd_load(args: argparse.Namespace) -> int:
     from knowledge.load import load_content
 
     print(f"Loading knowledge into {_safe_url()} ...", flush=True)
+    from qi_coach import records
+    from qi_coach.channels import dedupe
+
     report = load_content(default_engine(), Path(args.content), force=args.force)
+    records.create_tables(default_engine())  # before any server starts: several may share the database
+    dedupe.create_tables(default_engine())
     counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in report.counts.items())
     print(("Loaded: " if report.changed else "Already up to date: ") + counts)
     return 0
@@ -142,7 +147,7 @@ def cmd_spacy_build(args: argparse.Namespace) -> int:
 
 def cmd_plan_export(args: argparse.Namespace) -> int:
     """The latest action plan of one conversation, as Markdown (stdout or a file)."""
-    from knowledge.records import UserRecords
+    from qi_coach.records import UserRecords
 
     engine = default_engine()
     if not inspect(engine).has_table("action_plans"):

@@ -20,8 +20,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from knowledge.db import PROJECT_ROOT
 from qi_coach.channels.formatting import to_plain
+from qi_coach.paths import PROJECT_ROOT
 
 HOST = "127.0.0.1"
 RASA_PORT = int(os.environ.get("QI_COACH_RASA_PORT", "5005"))

@@ -9,25 +9,18 @@ Conversations therefore survive a restart of the Rasa server.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
-from sqlalchemy.engine import make_url
 
-from knowledge.db import PROJECT_ROOT
+from knowledge.db import configured_url, make_sqlite_folder
+from qi_coach.paths import VAR_DIR
 
-DEFAULT_SQLITE = PROJECT_ROOT / "var" / "conversations.db"
+DEFAULT_SQLITE = VAR_DIR / "conversations.db"
 
 
 def conversations_url() -> str:
-    url = (os.environ.get("TRACKER_DATABASE_URL") or os.environ.get("DATABASE_URL") or "").strip()
-    if not url:
-        return f"sqlite:///{DEFAULT_SQLITE}"
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
-    return url
+    return configured_url("TRACKER_DATABASE_URL", "DATABASE_URL", default=DEFAULT_SQLITE)
 
 
 class ConfiguredSQLTrackerStore(SQLTrackerStore):
@@ -35,7 +28,5 @@ class ConfiguredSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, domain: Any = None, host: str | None = None, event_broker: Any = None, **kwargs: Any):
         url = conversations_url()
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        make_sqlite_folder(url)
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)

@@ -76,7 +76,7 @@ class SlackOutput(OutputChannel):
     async def _post(self, text: str, buttons: list[dict] | None = None) -> None:
         blocks = slack_blocks(text, buttons or [], public_base_url())
         fallback = to_plain(text)[:3000] or "qi-coach"  # notifications and screen readers
-        kwargs = {"thread_ts": self.thread_ts} if self.thread_ts else {}
+        kwargs: dict[str, Any] = {"thread_ts": self.thread_ts} if self.thread_ts else {}
         await self.client.chat_postMessage(channel=self.channel, text=fallback, blocks=blocks, **kwargs)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
@@ -89,10 +89,10 @@ class SlackOutput(OutputChannel):
         await self._post(text, quick_replies)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        kwargs = {"thread_ts": self.thread_ts} if self.thread_ts else {}
+        thread: dict[str, Any] = {"thread_ts": self.thread_ts} if self.thread_ts else {}
         await self.client.chat_postMessage(channel=self.channel, text=image,
                                            blocks=[{"type": "image", "image_url": image, "alt_text": "image"}],
-                                           **kwargs)
+                                           **thread)
 
     async def send_custom_json(self, recipient_id: str, json_message: dict, **kwargs: Any) -> None:
         message = {"channel": self.channel, **json_message}

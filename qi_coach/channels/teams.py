@@ -253,7 +253,8 @@ class TeamsChannel(InputChannel):
         if endorsements and channel_id is not None and channel_id not in endorsements:
             raise Unauthorised(f"the signing key does not endorse channel '{channel_id}'")
         try:
-            return jwt.decode(token, key=RSAAlgorithm.from_jwk(json.dumps(key)), algorithms=["RS256"],
+            public_key: Any = RSAAlgorithm.from_jwk(json.dumps(key))  # a JWK set holds public keys only
+            return jwt.decode(token, key=public_key, algorithms=["RS256"],
                               audience=self.settings.app_id, issuer=self.settings.issuer, leeway=CLOCK_SKEW,
                               options={"require": ["exp", "iss", "aud"]})
         except jwt.PyJWTError as error:

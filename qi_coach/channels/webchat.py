@@ -36,14 +36,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from knowledge.db import PROJECT_ROOT
+from qi_coach.limits import CHANNEL_MAX_CHARS, TOO_LONG
+from qi_coach.paths import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
 WEB_ROOT = PROJECT_ROOT / "web"
 SECRET_FILE = PROJECT_ROOT / "var" / "webchat-secret"
 SESSION_PREFIX = "web-"
-MAX_MESSAGE_CHARS = 5000  # longer messages are refused with a clear reply (the NLU reads 1,500)
 HISTORY_LIMIT = 200  # messages replayed on reconnect
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
@@ -195,7 +195,7 @@ class WebChatInput(InputChannel):
             session_id = self.signer.verify(request.headers.get("X-Session-Token"))
             if session_id is None:
                 return response.json({"error": "this chat session could not be verified"}, status=401)
-            from knowledge.records import UserRecords
+            from qi_coach.records import UserRecords
 
             saved = await asyncio.to_thread(UserRecords().latest_plan, session_id)
             if saved is None:
@@ -237,10 +237,8 @@ class WebChatInput(InputChannel):
             text = data.get("message")
             if not isinstance(text, str):
                 text = ""
-            if len(text) > MAX_MESSAGE_CHARS:
-                await sio.emit("bot_uttered", {"text": f"That message is very long. Could you say what is getting in "
-                                                       f"the way in a few sentences (under {MAX_MESSAGE_CHARS:,} "
-                                                       f"characters)?"}, room=sid)
+            if len(text) > CHANNEL_MAX_CHARS:
+                await sio.emit("bot_uttered", {"text": TOO_LONG}, room=sid)
                 return
             display = data.get("display")
             metadata = {"display": display[:200]} if isinstance(display, str) and display.strip() else {}

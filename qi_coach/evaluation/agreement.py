@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from knowledge.db import PROJECT_ROOT
 from knowledge.schema import BARRIER_IDS
 from qi_coach.evaluation import metrics
+from qi_coach.paths import PROJECT_ROOT
 
 LABELLING = PROJECT_ROOT / "tests" / "eval" / "agreement" / "labelling.jsonl"
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no types
 
-from knowledge.db import PROJECT_ROOT
 from knowledge.schema import BARRIER_IDS
+from qi_coach.paths import PROJECT_ROOT
 
 REAL_DATA = PROJECT_ROOT / "data" / "nlu" / "real"
 REAL_TEST = PROJECT_ROOT / "tests" / "eval" / "real_test.jsonl"

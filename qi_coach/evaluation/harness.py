@@ -34,10 +34,11 @@ from typing import Any
 
 import yaml
 
-from knowledge.db import PROJECT_ROOT
 from qi_coach.evaluation import corpus, featurised, metrics
 from qi_coach.evaluation.baselines import KeywordBaseline, TfidfBaseline
+from qi_coach.evaluation.report import SHIPPED, write_report
 from qi_coach.nlu.barrier_classifier import FitOptions
+from qi_coach.paths import PROJECT_ROOT
 
 DATA = PROJECT_ROOT / "data"
 HELDOUT = PROJECT_ROOT / "tests" / "eval" / "heldout.jsonl"
@@ -235,7 +236,6 @@ def summarise(run: Run) -> dict:
     return out
 
 
-SHIPPED = "qi-coach (shipped model)"
 
 
 def config_options(config: Path = CONFIG) -> FitOptions:
@@ -327,7 +327,6 @@ def main(folds: int = 5, repeats: int = 1, limit: int | None = None, skip_cv: bo
          rasa_cv: bool = False) -> int:
     from qi_coach.classify import resolve_model
     from qi_coach.evaluation.agreement import agreement_figures
-    from qi_coach.evaluation.report import write_report
 
     started = time.monotonic()
     say = partial(print, flush=True)

@@ -52,12 +52,10 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from knowledge.schema import BARRIER_IDS
+from qi_coach.readings import BARRIER_ASSESSMENT, BARRIER_CANDIDATES, BARRIERS, Assessment, BarrierReading, Origin
 
 logger = logging.getLogger(__name__)
 
-BARRIERS_KEY = "barriers"
-CANDIDATES_KEY = "barrier_candidates"
-ASSESSMENT_KEY = "barrier_assessment"
 TARGET_PRECISION = 0.9
 PROBLEM_INTENT = "describe_problem"
 WEIGHTS_FILE = "barrier_model.npz"
@@ -313,26 +311,26 @@ def fit_barrier_model(counts: sp.csr_matrix, dense: np.ndarray, labels: np.ndarr
 class Reading:
     """What the classifier makes of one message (before the intent is taken into account)."""
 
-    barriers: list[dict]  # [{"id", "confidence"}] above the thresholds, most confident first
+    barriers: list[dict]  # readings (their dict form) above the thresholds, most confident first
     candidates: list[dict]  # the top three whatever their confidence, for clarifying
-    assessment: str  # "confident", "unsure" or "none"
+    assessment: str  # an Assessment value
 
 
 def read(row: np.ndarray, model: LinearBarrierModel, max_barriers: int = 4) -> Reading:
     """One message's barrier probabilities as a reading: the one rule for barriers, candidates
     and how sure the bot is, used by the component and by the evaluation."""
-    ranked = [{"id": b, "confidence": round(float(p), 4)}
+    ranked = [BarrierReading(b, min(1.0, max(0.0, round(float(p), 4))), Origin.CLASSIFIER).as_dict()
               for b, p in sorted(zip(BARRIER_IDS, row, strict=True), key=lambda bp: (-bp[1], bp[0]))]
     candidates = ranked[:3]
     barriers = [r for i, r in enumerate(ranked[:max_barriers])
                 if r["confidence"] >= (model.threshold if i == 0 else model.threshold_more)]
     if barriers and barriers[0]["confidence"] >= model.confident:
-        assessment = "confident"
+        assessment = Assessment.CONFIDENT
     elif barriers or candidates[0]["confidence"] >= model.threshold / 2:
-        assessment = "unsure"
+        assessment = Assessment.UNSURE
     else:
-        assessment = "none"
-    return Reading(barriers, candidates, assessment)
+        assessment = Assessment.NONE
+    return Reading(barriers, candidates, assessment.value)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -420,13 +418,13 @@ class BarrierClassifier(GraphComponent):
         for message, row in zip(messages, probabilities, strict=True):
             reading = read(row, self.model, self.config["max_barriers"])
             barriers, assessment = reading.barriers, reading.assessment
-            if assessment == "confident":
+            if assessment == Assessment.CONFIDENT.value:
                 self._prefer_problem_intent(message, barriers[0]["confidence"])
             if self._conversational(message):
-                barriers, assessment = [], "none"
-            message.set(BARRIERS_KEY, barriers, add_to_output=True)
-            message.set(CANDIDATES_KEY, reading.candidates, add_to_output=True)
-            message.set(ASSESSMENT_KEY, assessment, add_to_output=True)
+                barriers, assessment = [], Assessment.NONE.value
+            message.set(BARRIERS, barriers, add_to_output=True)
+            message.set(BARRIER_CANDIDATES, reading.candidates, add_to_output=True)
+            message.set(BARRIER_ASSESSMENT, assessment, add_to_output=True)
         return messages
 
     def _prefer_problem_intent(self, message: Message, confidence: float) -> None:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.db import PROJECT_ROOT
 from qi_coach.nlu.sentence_encoder import DIMENSION, WEIGHTS_SHA256, SentenceEncoder
+from qi_coach.paths import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 

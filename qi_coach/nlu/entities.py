@@ -30,10 +30,11 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-LEVELS = ("front_line", "middle_manager", "senior_leader")
+from qi_coach import readings
+from qi_coach.readings import LEVELS
+
 ENTITY_LABELS = ("role", "setting", "qi_tool")  # "ignore" spans are dropped
 SPACY_DOC = "text_spacy_doc"  # where Rasa's SpacyNLP keeps the parsed doc
-LEVELS_KEY = "levels"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
@@ -90,5 +91,5 @@ class KnowledgeEntityExtractor(GraphComponent):
                 if span.label_ == "role" and span.ent_id_ in self.role_levels:
                     levels.add(self.role_levels[span.ent_id_])
             message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
-            message.set(LEVELS_KEY, [lv for lv in LEVELS if lv in levels], add_to_output=True)
+            message.set(LEVELS, readings.levels(levels), add_to_output=True)
         return messages

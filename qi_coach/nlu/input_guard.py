@@ -21,8 +21,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from qi_coach.nlu import corrections, text_checks
+from qi_coach.readings import BARRIER_ASSESSMENT, BARRIER_CANDIDATES, BARRIERS, INPUT_QUALITY, Assessment
 
-INPUT_QUALITY = "input_quality"
 UNREADABLE_INTENT = "unreadable_input"
 UNREADABLE = {text_checks.EMPTY, text_checks.NO_WORDS, text_checks.NOT_ENGLISH}
 #: What the featurizers see instead of nothing: Rasa's LogisticRegressionClassifier fails on a
@@ -73,6 +73,7 @@ class InputGuard(_Stateless):
                 message.set(INTENT, {"name": UNREADABLE_INTENT, "confidence": 1.0}, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [{"name": UNREADABLE_INTENT, "confidence": 1.0}],
                             add_to_output=True)
-                message.set("barriers", [], add_to_output=True)
-                message.set("barrier_candidates", [], add_to_output=True)
+                message.set(BARRIERS, [], add_to_output=True)
+                message.set(BARRIER_CANDIDATES, [], add_to_output=True)
+                message.set(BARRIER_ASSESSMENT, Assessment.NONE.value, add_to_output=True)
         return messages

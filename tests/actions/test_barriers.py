@@ -19,6 +19,7 @@ CONFIDENT_PARSE = {
     "barrier_assessment": "confident",
     "levels": ["front_line"],
 }
+TIME_HEARD = {"id": "time_pressure", "confidence": 0.93, "origin": "classifier"}
 
 
 def test_confident_reading_is_reflected_in_plain_words_and_asked(store):
@@ -28,7 +29,7 @@ def test_confident_reading_is_reflected_in_plain_words_and_asked(store):
     assert out.text.endswith("Is that right?")
     assert out.payloads == ["/affirm", "/deny"]
     assert out.slot("awaiting") == "barrier_confirmation"
-    assert out.slot("barriers_proposed") == CONFIDENT_PARSE["barriers"]
+    assert out.slot("barriers_proposed") == [{**b, "origin": "classifier"} for b in CONFIDENT_PARSE["barriers"]]
     assert out.slot("levels") == ["front_line"]
 
 
@@ -67,7 +68,8 @@ def test_a_truncated_message_is_mentioned(store):
 def test_confirming_records_the_barriers(store, records):
     out = run_action(ActionConfirmBarriers(store, records), intent="affirm", sender="conv-confirm",
                      slots={"barriers_proposed": CONFIDENT_PARSE["barriers"]})
-    assert out.slot("barriers_confirmed") == ["time_pressure", "clinical_resistance"]
+    assert out.slot("barriers_confirmed") == [{"id": "time_pressure", "confidence": 0.93, "origin": "classifier"},
+                                              {"id": "clinical_resistance", "confidence": 0.71, "origin": "classifier"}]
     assert out.slot("shown_strategies") == []
     assert all(e["name"] != "awaiting" for e in out.events)  # the suggestion that follows decides
     assert records.confirmed_barriers("conv-confirm") == ["time_pressure", "clinical_resistance"]
@@ -92,16 +94,18 @@ def test_adding_a_barrier_leaves_out_the_confirmed_ones(store):
 def test_a_picked_barrier_replaces_the_reading_and_is_recorded_as_a_correction(store, records):
     out = run_action(ActionChooseBarrier(store, records), intent="choose_barrier", sender="conv-pick",
                      entities=[entity("barrier", "team_working")],
-                     slots={"awaiting": "barrier_choice", "barriers_confirmed": ["time_pressure"]})
-    assert out.slot("barriers_confirmed") == ["team_working"]
+                     slots={"awaiting": "barrier_choice", "barriers_confirmed": [TIME_HEARD],
+                            "barriers_proposed": [TIME_HEARD, {"id": "team_working", "confidence": 0.4}]})
+    # the pick keeps no classifier confidence: it counts fully, in the ranking and in the records
+    assert out.slot("barriers_confirmed") == [{"id": "team_working", "confidence": None, "origin": "user"}]
     assert records.confirmed_barriers("conv-pick") == ["team_working"]
 
 
 def test_a_barrier_picked_while_adding_joins_the_confirmed_ones(store, records):
     out = run_action(ActionChooseBarrier(store, records), intent="choose_barrier",
                      entities=[entity("barrier", "data_and_systems")],
-                     slots={"awaiting": "barrier_addition", "barriers_confirmed": ["time_pressure"]})
-    assert out.slot("barriers_confirmed") == ["time_pressure", "data_and_systems"]
+                     slots={"awaiting": "barrier_addition", "barriers_confirmed": [TIME_HEARD]})
+    assert out.slot("barriers_confirmed") == [TIME_HEARD, {"id": "data_and_systems", "confidence": None, "origin": "user"}]
 
 
 def test_a_pick_without_a_valid_barrier_changes_nothing(store, records):

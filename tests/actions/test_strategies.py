@@ -8,8 +8,8 @@ from actions.feedback import ActionRecordFeedback
 from actions.strategies import ActionExplainStrategy, ActionRecordTried, ActionSuggestStrategies
 from tests.actions.conftest import entity, run_action
 
-CONFIRMED = {"barriers_confirmed": ["time_pressure", "process_burden"],
-             "barriers_proposed": [{"id": "time_pressure", "confidence": 0.9}, {"id": "process_burden", "confidence": 0.7}]}
+CONFIRMED = {"barriers_confirmed": [{"id": "time_pressure", "confidence": 0.9, "origin": "classifier"},
+                                    {"id": "process_burden", "confidence": 0.7, "origin": "classifier"}]}
 
 
 def cards(out) -> list[str]:
@@ -104,3 +104,14 @@ def test_feedback_is_stored_with_the_strategies_it_is_about(store, records):
                             sender="conv-fb", slots={"last_strategies": shown, "awaiting": "feedback"})
     assert records.feedback("conv-fb") == [(shown, True), (shown, False)]
     assert useful.slot("awaiting") == "nothing" and not_useful.payloads == ["/ask_more", "/add_barrier"]
+
+
+def test_a_barrier_the_user_picked_counts_fully_not_with_an_old_classifier_confidence(store):
+    # time_pressure was heard weakly (0.2), then the user picked it: it is ranked as picked
+    slots = {"barriers_confirmed": [{"id": "time_pressure", "confidence": None, "origin": "user"},
+                                    {"id": "process_burden", "confidence": 0.7, "origin": "classifier"}],
+             "barriers_proposed": [{"id": "time_pressure", "confidence": 0.2}]}
+    out = run_action(ActionSuggestStrategies(store), slots=slots)
+    as_picked = [r.strategy_id for r in store.recommend({"time_pressure": 1.0, "process_burden": 0.7})]
+    as_heard = [r.strategy_id for r in store.recommend({"time_pressure": 0.2, "process_burden": 0.7})]
+    assert as_picked != as_heard and out.slot("last_strategies") == as_picked

@@ -65,7 +65,8 @@ def test_the_obstacle_is_required_and_kept_with_its_barrier_reading():
     assert result == {s.TRIAGE_OBSTACLE: None} and "at least one thing" in said[0]
     reading = {"barriers": [{"id": "time_pressure", "confidence": 0.9}]}
     result, _ = validate(s.TRIAGE_OBSTACLE, "nobody has any time", parse=reading)
-    assert result[s.TRIAGE_ANSWERS] == [{"text": "nobody has any time", "barriers": reading["barriers"]}]
+    assert result[s.TRIAGE_ANSWERS] == [{"text": "nobody has any time",
+                                         "barriers": [{**b, "origin": "classifier"} for b in reading["barriers"]]}]
 
 
 def test_a_no_that_names_a_barrier_ends_the_list_but_keeps_what_it_named():
@@ -109,19 +110,24 @@ def test_a_barrier_the_user_puts_first_is_marked_as_theirs(store):
     out = run_action(ActionTriageReprioritise(store), intent="prioritise_barrier",
                      entities=[entity("barrier", "team_working")], slots={s.TRIAGE_PRIORITIES: priorities})
     reordered = out.slot(s.TRIAGE_PRIORITIES)
-    assert [p["id"] for p in reordered] == ["team_working", "time_pressure"] and reordered[0]["added_by_user"]
+    assert [p["id"] for p in reordered] == ["team_working", "time_pressure"] and reordered[0]["origin"] == "user"
+    assert reordered[0]["confidence"] is None  # the user's pick: no classifier confidence to carry
 
 
 def test_the_plan_is_kept_shown_again_and_its_barriers_recorded_as_confirmed(store, records, sender):
     assert "don't have a plan yet" in run_action(ActionShowPlan(store, records), sender=sender).text
-    priorities = [{"id": "team_working", "score": None, "mentions": 0, "added_by_user": True},
-                  {"id": "time_pressure", "score": 0.8, "mentions": 2}]
+    priorities = [{"id": "team_working", "confidence": None, "origin": "user", "score": None, "mentions": 0},
+                  {"id": "time_pressure", "confidence": 0.76, "origin": "triage", "score": 0.8, "mentions": 2}]
     made = run_action(ActionMakePlan(store, records), sender=sender, slots={
         s.TRIAGE_PRIORITIES: priorities, s.TRIAGE_AIM: "fewer falls on the ward", s.TRIAGE_STAGE: "testing",
         s.TRIAGE_LEVELS: ["front_line"], s.TRIAGE_STUCK_FOR: "skipped", s.TRIAGE_TRIED: "nothing yet"})
-    assert made.slot(s.BARRIERS_CONFIRMED) == ["team_working", "time_pressure"]
+    assert [b["id"] for b in made.slot(s.BARRIERS_CONFIRMED)] == ["team_working", "time_pressure"]
     assert "fewer falls on the ward" in made.text
     assert records.confirmed_barriers(sender) == ["team_working", "time_pressure"]
+    # what was recorded is what the plan ranked: the triage's confidence, not its priority score
+    assert [r.as_dict() for r in records.confirmed_readings(sender)] == made.slot(s.BARRIERS_CONFIRMED) == [
+        {"id": "team_working", "confidence": None, "origin": "user"},
+        {"id": "time_pressure", "confidence": 0.76, "origin": "triage"}]
     shown = run_action(ActionShowPlan(store, records), sender=sender)
     assert shown.text == made.texts[0]
     empty = run_action(ActionMakePlan(store, records), sender=sender, slots={s.TRIAGE_PRIORITIES: []})

@@ -22,7 +22,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from knowledge.db import PROJECT_ROOT
+from qi_coach.paths import PROJECT_ROOT
 
 TRANSCRIPTS = PROJECT_ROOT / "reports" / "channels"
 

@@ -7,7 +7,7 @@ import re
 
 from knowledge import KnowledgeStore
 from knowledge.db import create_engine_for
-from knowledge.records import UserRecords
+from qi_coach.records import UserRecords
 from tests.e2e.conftest import payloads, texts
 
 DESCRIPTION = "the consultants won't come to the meetings and we can't get data out of the EPR"

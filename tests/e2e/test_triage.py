@@ -10,8 +10,9 @@ import sys
 import urllib.error
 import urllib.request
 
-from knowledge.db import PROJECT_ROOT, create_engine_for
-from knowledge.records import UserRecords
+from knowledge.db import create_engine_for
+from qi_coach.paths import PROJECT_ROOT
+from qi_coach.records import UserRecords
 from tests.e2e.conftest import payloads, texts
 
 TRANSCRIPT = PROJECT_ROOT / "reports" / "triage-transcript.md"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from knowledge.db import PROJECT_ROOT
+from qi_coach.paths import PROJECT_ROOT
 
 SCREENSHOTS = PROJECT_ROOT / "reports" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

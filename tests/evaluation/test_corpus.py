@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from knowledge.db import PROJECT_ROOT
 from knowledge.schema import BARRIER_IDS
 from qi_coach.evaluation import corpus, harness
+from qi_coach.paths import PROJECT_ROOT
 
 SHARED_RESERVED = PROJECT_ROOT.parent / "shared" / "eval-reserved-sources.txt"
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from knowledge import load as load_module
 from knowledge import models
 from knowledge.load import load_content
-from knowledge.records import UserRecords
 from knowledge.repository import KnowledgeStore
 from knowledge.validate import ContentError, check_content
+from qi_coach import records as records_module
+from qi_coach.readings import BarrierReading, Origin
+from qi_coach.records import UserRecords
 
 
 def snapshot(engine) -> dict[str, list[tuple]]:
@@ -92,13 +94,16 @@ def test_a_changed_content_set_replaces_the_old_one(engine, content_copy):
 def test_user_records_survive_a_reload(engine):
     load_content(engine)
     records = UserRecords(engine)
-    records.confirm_barriers("conv-1", {"time_pressure": 0.91, "team_working": None}, corrected=["team_working"])
+    records.confirm_barriers("conv-1", [BarrierReading("time_pressure", 0.91, Origin.CLASSIFIER),
+                                        BarrierReading.picked("team_working")])
     records.record_feedback("conv-1", ["piggyback_existing_meetings", "protected_time_for_qi"], useful=True)
     records.save_plan("conv-1", {"barriers": ["time_pressure"]}, "# Plan\n- Use the Tuesday huddle")
 
     load_content(engine, force=True)
 
     assert records.confirmed_barriers("conv-1") == ["time_pressure", "team_working"]
+    assert records.confirmed_readings("conv-1") == [BarrierReading("time_pressure", 0.91, Origin.CLASSIFIER),
+                                                    BarrierReading.picked("team_working")]
     assert records.feedback("conv-1") == [(["piggyback_existing_meetings", "protected_time_for_qi"], True)]
     plan = records.latest_plan("conv-1")
     assert plan is not None and plan.plan == {"barriers": ["time_pressure"]}
@@ -109,7 +114,7 @@ def test_records_refuse_what_they_cannot_store(engine):
     load_content(engine)
     records = UserRecords(engine)
     with pytest.raises(ValueError, match="unknown barrier id"):
-        records.confirm_barriers("conv-1", {"sadness": 0.5})
+        records.confirm_barriers("conv-1", [BarrierReading.from_dict({"id": "sadness", "confidence": 0.5})])
     with pytest.raises(ValueError, match="conversation id"):
         records.record_feedback("  ", ["piggyback_existing_meetings"], useful=False)
     with pytest.raises(ValueError, match="name the strategies"):
@@ -125,3 +130,17 @@ def test_curated_tables_of_an_older_shape_are_rebuilt_and_user_records_kept(engi
     assert report.changed and report.content_hash.startswith(f"{load_module.SCHEMA_VERSION}:")
     assert KnowledgeStore(engine).get_barrier("time_pressure").in_short == "finding the time"
     assert UserRecords(engine).feedback("conv-old") == [(["give_time_back"], True)]
+
+
+def test_a_records_table_from_before_readings_kept_their_origin_gains_the_column_and_keeps_its_rows(engine):
+    records_module.create_tables(engine)
+    with engine.begin() as conn:  # the table as earlier releases made it, with their rows
+        conn.execute(text("ALTER TABLE confirmed_barriers DROP COLUMN origin"))
+        conn.execute(text("INSERT INTO confirmed_barriers (conversation_id, barrier_id, confidence, corrected, "
+                          "confirmed_at) VALUES ('old', 'resources', 0.8, FALSE, CURRENT_TIMESTAMP), "
+                          "('old', 'team_working', NULL, TRUE, CURRENT_TIMESTAMP)"))
+    records = UserRecords(engine)
+    records.confirm_barriers("old", [BarrierReading("time_pressure", 0.7, Origin.TRIAGE)])
+    assert records.confirmed_readings("old") == [BarrierReading("resources", 0.8, Origin.CLASSIFIER),
+                                                 BarrierReading.picked("team_working"),
+                                                 BarrierReading("time_pressure", 0.7, Origin.TRIAGE)]

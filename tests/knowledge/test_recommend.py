@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.repository import STRENGTH_WEIGHT, StoreError
+from knowledge.ranking import STRENGTH_WEIGHT
+from knowledge.repository import StoreError
 
 
 def strengths(store, strategy_id: str) -> dict[str, str]:

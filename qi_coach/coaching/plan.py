@@ -14,30 +14,32 @@ from datetime import datetime, timezone
 from typing import Any
 
 from knowledge.repository import KnowledgeStore, Recommendation
-from knowledge.triage import missing_levels
+from qi_coach.coaching.triage import missing_levels
+from qi_coach.readings import BarrierReading
 
 MAX_BARRIERS = 3
 STRATEGIES_PER_BARRIER = 3
-MIN_STRATEGIES = 2
 STAGE_NAMES = {"planning": "planning", "testing": "testing changes", "spreading": "spreading",
                "sustaining": "sustaining"}
 
 
-def build_plan(store: KnowledgeStore, barrier_ids: Sequence[str], *, levels: Iterable[str] = (),
+def build_plan(store: KnowledgeStore, barriers: Sequence[BarrierReading], *, levels: Iterable[str] = (),
                stage: str | None = None, aim: str | None = None, stuck_for: str | None = None,
                tried_text: str | None = None, tried_ids: Iterable[str] = ()) -> dict[str, Any]:
-    """A plan for the first barriers of ``barrier_ids`` (most pressing first; at most three):
-    two or three strategies each, at the user's levels where possible, never one already
-    tried or already in the plan."""
+    """A plan for the first of ``barriers`` (most pressing first; at most three): up to three
+    strategies each, ranked as the conversation ranks them (the reading's weight, the user's
+    levels first and topped up from the others), never one already tried or already in the plan."""
     levels = list(levels)
     used = set(tried_ids)
     sections = []
-    for barrier_id in barrier_ids[:MAX_BARRIERS]:
-        barrier = store.get_barrier(barrier_id)
-        recs = _strategies_for(store, barrier_id, levels, used)
+    for reading in barriers[:MAX_BARRIERS]:
+        barrier = store.get_barrier(reading.id)
+        recs = store.recommend({reading.id: reading.weight}, levels=levels, exclude=used,
+                               limit=STRATEGIES_PER_BARRIER, top_up=True)
         used.update(r.strategy_id for r in recs)
         sections.append({
             "barrier": barrier.id, "name": barrier.name, "in_short": barrier.in_short,
+            "confidence": reading.confidence, "origin": reading.origin.value,
             "strategies": [_strategy(r) for r in recs],
         })
     guides = {g.id: g for g in store.level_guides()}
@@ -51,16 +53,6 @@ def build_plan(store: KnowledgeStore, barrier_ids: Sequence[str], *, levels: Ite
         "tried": tried_text, "excluded_strategies": sorted(set(tried_ids)),
         "barriers": sections, "level_asks": asks,
     }
-
-
-def _strategies_for(store: KnowledgeStore, barrier_id: str, levels: list[str], used: set[str]) -> list[Recommendation]:
-    """Two or three strategies: those acting at the user's levels first, topped up from any level."""
-    recs = store.recommend({barrier_id: 1.0}, levels=levels or None, exclude=used, limit=STRATEGIES_PER_BARRIER)
-    if len(recs) < MIN_STRATEGIES and levels:
-        more = store.recommend({barrier_id: 1.0}, exclude=used | {r.strategy_id for r in recs},
-                               limit=STRATEGIES_PER_BARRIER - len(recs))
-        recs = recs + more
-    return recs
 
 
 def _strategy(rec: Recommendation) -> dict[str, Any]:

@@ -28,12 +28,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from knowledge.repository import BarrierInfo, StoreError
-from knowledge.schema import BARRIER_IDS, STAGE_IDS
+from knowledge.schema import BARRIER_IDS, LEVEL_IDS, STAGE_IDS
+from qi_coach.limits import MESSAGE_CHARS
+from qi_coach.readings import BarrierReading, Origin
 
 STAGE_WEIGHT = 1.15
 MISSING_LEVEL_WEIGHT = 1.10
 MIN_CONFIDENCE = 0.3  # a reading weaker than this is not evidence of the barrier
-LEVELS = ("front_line", "middle_manager", "senior_leader")
 
 
 @dataclass(frozen=True)
@@ -45,13 +46,18 @@ class Priority:
     at_stage: bool  # typical of the user's stage
     missing_level: bool  # sits at a level the user has not involved
 
+    @property
+    def reading(self) -> BarrierReading:
+        """What the triage heard of this barrier, as the plan ranks and the records keep it."""
+        return BarrierReading(self.barrier_id, self.confidence, Origin.TRIAGE)
 
-def prioritise(readings: Sequence[Sequence[Mapping[str, object]]], barriers: Iterable[BarrierInfo],
+
+def prioritise(readings: Sequence[Sequence[BarrierReading | Mapping[str, object]]], barriers: Iterable[BarrierInfo],
                stage: str | None = None, levels: Iterable[str] = ()) -> list[Priority]:
     """Barriers heard in the answers, most pressing first.
 
     Args:
-        readings: one list per answer, of the classifier's ``{"id", "confidence"}``.
+        readings: one list per answer, of the classifier's readings (or their dict form).
         barriers: the taxonomy's barriers (from ``KnowledgeStore.barriers()``): their levels
             and stages.
         stage: ``planning``, ``testing``, ``spreading``, ``sustaining`` or None (skipped).
@@ -63,7 +69,7 @@ def prioritise(readings: Sequence[Sequence[Mapping[str, object]]], barriers: Ite
     if stage is not None and stage not in STAGE_IDS:
         raise StoreError(f"unknown stage '{stage}' (expected one of {', '.join(STAGE_IDS)})")
     involved = set(levels)
-    unknown = involved - set(LEVELS)
+    unknown = involved - set(LEVEL_IDS)
     if unknown:
         raise StoreError(f"unknown level(s): {', '.join(sorted(unknown))}")
     info = {b.id: b for b in barriers}
@@ -71,14 +77,13 @@ def prioritise(readings: Sequence[Sequence[Mapping[str, object]]], barriers: Ite
     mentions: dict[str, int] = {}
     for answer in readings:
         best: dict[str, float] = {}
-        for reading in answer:
-            barrier, confidence = str(reading.get("id")), reading.get("confidence")
-            if barrier not in BARRIER_IDS:
-                raise StoreError(f"unknown barrier id '{barrier}'")
-            if not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
-                raise StoreError(f"confidence for '{barrier}' must be between 0 and 1, not {confidence!r}")
-            if confidence >= MIN_CONFIDENCE:
-                best[barrier] = max(best.get(barrier, 0.0), float(confidence))
+        for given in answer:
+            try:
+                reading = given if isinstance(given, BarrierReading) else BarrierReading.from_dict(given)
+            except ValueError as exc:
+                raise StoreError(str(exc)) from None
+            if reading.weight >= MIN_CONFIDENCE:
+                best[reading.id] = max(best.get(reading.id, 0.0), reading.weight)
         for barrier, confidence in best.items():  # once per answer, however it was read
             missing_chance[barrier] = missing_chance.get(barrier, 1.0) * (1.0 - confidence)
             mentions[barrier] = mentions.get(barrier, 0) + 1
@@ -96,7 +101,7 @@ def prioritise(readings: Sequence[Sequence[Mapping[str, object]]], barriers: Ite
 def missing_levels(levels: Iterable[str]) -> list[str]:
     """The levels of the model of alignment the user has not involved, in order."""
     involved = set(levels)
-    return [level for level in LEVELS if level not in involved]
+    return [level for level in LEVEL_IDS if level not in involved]
 
 
 # --- reading the triage's answers ------------------------------------------------------------
@@ -353,8 +358,8 @@ def read_levels(text: str, extracted: Iterable[str] = ()) -> list[str] | None:
     """
     cleaned = _clean(text.replace("+", " and ") if isinstance(text, str) else "")
     parts = [p.strip() for p in cleaned.replace(" ", "").split(",")]
-    if cleaned and all(p in LEVELS for p in parts):  # a button
-        return [level for level in LEVELS if level in parts]
+    if cleaned and all(p in LEVEL_IDS for p in parts):  # a button
+        return [level for level in LEVEL_IDS if level in parts]
     mentions = _find(cleaned, _LEVEL_PHRASES)
     negated = [False] * len(mentions)
     for i, mention in enumerate(mentions):
@@ -377,9 +382,9 @@ def read_levels(text: str, extracted: Iterable[str] = ()) -> list[str] | None:
     said = {m.key for m, neg in zip(mentions, negated, strict=True) if not neg}
     denied = {m.key for m, neg in zip(mentions, negated, strict=True) if neg} - said
     if "all" in said:
-        said |= set(LEVELS) - denied
-    said |= {level for level in extracted if level in LEVELS and level not in denied}
-    return [level for level in LEVELS if level in said] or None
+        said |= set(LEVEL_IDS) - denied
+    said |= {level for level in extracted if level in LEVEL_IDS and level not in denied}
+    return [level for level in LEVEL_IDS if level in said] or None
 
 
 # --- how long it has been stuck --------------------------------------------------------------
@@ -636,7 +641,7 @@ def read_tried(text: str) -> str | None:
     - "loads of things", "lots", "everything", "all sorts" (and nothing more specific) ->
       ``"lots of things"``; "a few things", "a couple of things", "bits and pieces" -> ``"a few
       things"``.
-    - Otherwise the answer as said (at most 1000 characters): "we tried a poster campaign and
+    - Otherwise the answer as said (at most ``MESSAGE_CHARS``): "we tried a poster campaign and
       some teaching sessions" is kept whole, for the plan to look up the strategies it names.
 
     The summaries are in ``UNNAMED_TRIED``: there is nothing in them to look up.
@@ -647,7 +652,7 @@ def read_tried(text: str) -> str | None:
         return None
     words = re.findall(r"[a-z0-9'/]+", cleaned)
     if [w for w in words if w not in _FILLER]:
-        return said[:1000]
+        return said[:MESSAGE_CHARS]
     flat = " ".join(words)
 
     def has(*phrases: str) -> bool:
@@ -665,4 +670,4 @@ def read_tried(text: str) -> str | None:
     if has("nothing", "not really", "no", "nope", "none", "not yet", "n/a", "na", "nada", "zilch", "not",
            "haven't", "havent", "anything"):
         return TRIED_NOTHING
-    return said[:1000]
+    return said[:MESSAGE_CHARS]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.plan import build_plan, plan_markdown
 from knowledge.repository import BarrierInfo, StoreError
-from knowledge.triage import MISSING_LEVEL_WEIGHT, STAGE_WEIGHT, Priority, missing_levels, prioritise
+from qi_coach.coaching.plan import build_plan, plan_markdown
+from qi_coach.coaching.triage import MISSING_LEVEL_WEIGHT, STAGE_WEIGHT, Priority, missing_levels, prioritise
 
 
 def barrier(id_: str, levels=("front_line",), stages=()) -> BarrierInfo:
@@ -77,12 +77,18 @@ def test_the_plan_covers_the_top_three_barriers_with_untried_strategies_and_asks
                 [{"id": "staff_turnover", "confidence": 0.6}]]
     priorities = prioritise(readings, barriers, stage="testing", levels=["front_line"])
     tried = [store.recommend({"time_pressure": 1.0}, levels=["front_line"], limit=1)[0].strategy_id]
-    plan = build_plan(store, ids(priorities), levels=["front_line"], stage="testing", aim="Fewer missed doses",
+    plan = build_plan(store, [p.reading for p in priorities], levels=["front_line"], stage="testing", aim="Fewer missed doses",
                       tried_ids=tried)
     assert [s["barrier"] for s in plan["barriers"]] == [p.barrier_id for p in priorities[:3]]
     chosen = [st["id"] for s in plan["barriers"] for st in s["strategies"]]
     assert all(2 <= len(s["strategies"]) <= 3 for s in plan["barriers"])
     assert tried[0] not in chosen and len(chosen) == len(set(chosen))  # nothing tried, nothing twice
+    # the plan ranks as the conversation does: the triage's confidence, the user's levels first, topped up
+    first = priorities[0].reading
+    assert [st["id"] for st in plan["barriers"][0]["strategies"]] == [
+        r.strategy_id for r in store.recommend({first.id: first.weight}, levels=["front_line"], exclude=tried,
+                                               limit=3, top_up=True)]
+    assert plan["barriers"][0]["confidence"] == first.confidence and plan["barriers"][0]["origin"] == "triage"
     for section in plan["barriers"]:
         for strategy in section["strategies"]:
             assert strategy["first_step"] and strategy["sources"] and strategy["evidence"]
@@ -99,6 +105,6 @@ def test_the_plan_covers_the_top_three_barriers_with_untried_strategies_and_asks
 
 def test_with_every_level_involved_the_plan_asks_nothing_more_of_anyone(store):
     priorities = prioritise([[{"id": "resources", "confidence": 0.9}]], store.barriers())
-    plan = build_plan(store, ids(priorities), levels=["front_line", "middle_manager", "senior_leader"])
+    plan = build_plan(store, [p.reading for p in priorities], levels=["front_line", "middle_manager", "senior_leader"])
     assert plan["level_asks"] == [] and len(plan["barriers"]) == 1
     assert "Who else" not in plan_markdown(plan)

@@ -11,8 +11,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.triage import ValidateTriageForm
-from knowledge.triage import UNNAMED_TRIED, read_duration, read_levels, read_stage, read_tried
 from knowledge.validate import CONTENT_DIR
+from qi_coach.coaching.triage import UNNAMED_TRIED, read_duration, read_levels, read_stage, read_tried
 
 TODAY = date(2025, 6, 15)  # every date below is counted from here
 
@@ -288,10 +288,11 @@ def test_a_no_that_also_names_a_barrier_keeps_the_barrier():
     result, _ = validate("triage_more", "no, apart from nobody senior backing it", intent="deny", barriers=heard,
                          slots={"triage_answers": [{"text": "first", "barriers": []}]})
     assert result["triage_more"] is True
-    assert [a["barriers"] for a in result["triage_answers"]] == [[], heard]
+    assert [a["barriers"] for a in result["triage_answers"]] == [[], [{**heard[0], "origin": "classifier"}]]
     result, _ = validate("triage_more", "no", intent="deny")
     assert result == {"triage_more": True}  # a plain "no" ends the list and adds nothing
     result, said = validate("triage_more", "yes", intent="affirm")
     assert result == {"triage_more": None} and said == ["Go on: what else is getting in the way?"]
     result, said = validate("triage_more", "yes, and the IT", intent="affirm", barriers=heard)
-    assert result["triage_more"] is None and result["triage_answers"][-1]["barriers"] == heard and not said
+    assert result["triage_more"] is None and not said
+    assert result["triage_answers"][-1]["barriers"] == [{**heard[0], "origin": "classifier"}]

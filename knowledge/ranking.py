@@ -1,0 +1,122 @@
+"""Which strategies to suggest, and in what order: the ranking policy, with no SQL in it.
+
+``KnowledgeStore.recommend`` reads the facts (``Candidate``) from the database and asks
+``rank`` for the order; the conversation and the action plan both go through it, so they
+weigh barriers the same way and top up the same way.
+
+The policy, in one place:
+
+- A strategy scores the sum, over the user's barriers it addresses, of the barrier's weight
+  times 1.0 for a primary link or 0.5 for a secondary one (as the CFIR-ERIC matching tool
+  ranks strategies by the barriers they were endorsed for). So a strategy that serves two of
+  the user's barriers can outrank one that serves a single barrier more directly.
+- Ties go, in turn, to the strategy covering more of the user's barriers, stronger evidence
+  (trial, then evaluation, then expert opinion), lower effort, then the id: the order is
+  deterministic.
+- Strategies the user tried or has been shown are left out.
+- Levels: strategies acting at the user's levels come first; when they are fewer than asked
+  for, the best of the others top the answer up (``top_up``), else nothing else is offered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from knowledge.schema import BARRIER_IDS, LEVEL_IDS, Evidence
+
+STRENGTH_WEIGHT = {"primary": 1.0, "secondary": 0.5}
+EVIDENCE_RANK = {Evidence.trial.value: 0, Evidence.evaluation.value: 1, Evidence.expert_opinion.value: 2}
+EFFORT_RANK = {"low": 0, "medium": 1, "high": 2}
+
+
+class RankingError(ValueError):
+    """The ranking was asked something it cannot answer (unknown id or level, bad weight)."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What the ranking needs to know about one strategy."""
+
+    strategy_id: str
+    links: Mapping[str, str]  # the user's barriers it addresses -> "primary" | "secondary"
+    levels: frozenset[str]
+    evidence: str
+    effort: str
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A candidate with its score and, per barrier it serves, what that barrier added."""
+
+    candidate: Candidate
+    score: float
+    contributions: Mapping[str, float]  # barrier id -> weight x strength weight
+
+
+def checked_weights(weights: Mapping[str, float]) -> dict[str, float]:
+    """``{barrier id: weight}`` with every id known and every weight a number in [0, 1];
+    barriers of weight 0 are dropped (they cannot make a strategy fit)."""
+    out: dict[str, float] = {}
+    for barrier_id, weight in weights.items():
+        if barrier_id not in BARRIER_IDS:
+            raise RankingError(f"unknown barrier id '{barrier_id}'; known ids: {', '.join(BARRIER_IDS)}")
+        try:
+            value = float(weight)
+        except (TypeError, ValueError):
+            raise RankingError(f"confidence for '{barrier_id}' must be a number, got {weight!r}") from None
+        if not 0.0 <= value <= 1.0:
+            raise RankingError(f"confidence for '{barrier_id}' must be between 0 and 1, got {value}")
+        if value > 0.0:
+            out[barrier_id] = value
+    return out
+
+
+def checked_levels(levels: Iterable[str] | None) -> set[str]:
+    chosen = set(levels or ())
+    unknown = chosen - set(LEVEL_IDS)
+    if unknown:
+        raise RankingError(f"unknown level(s) {', '.join(sorted(unknown))}; known: {', '.join(LEVEL_IDS)}")
+    return chosen
+
+
+def rank(candidates: Iterable[Candidate], weights: Mapping[str, float], *, levels: Iterable[str] | None = None,
+         exclude: Iterable[str] = (), limit: int | None = 3, top_up: bool = False) -> list[Ranked]:
+    """The best candidates for the user's barriers, best first.
+
+    Args:
+        candidates: strategies linked to at least one of the barriers in ``weights``.
+        weights: ``{barrier id: weight}`` (a reading's ``weight``), each in [0, 1].
+        levels: the user's levels; strategies acting at one of them come first.
+        exclude: strategy ids to leave out (tried, or already shown).
+        limit: how many to return; None for all.
+        top_up: when fewer than ``limit`` act at ``levels``, fill up from the other levels;
+            otherwise only strategies at ``levels`` are returned.
+
+    Raises:
+        RankingError: an unknown barrier id or level, a weight outside [0, 1], a limit below 1.
+    """
+    wanted = checked_weights(weights)
+    at_levels = checked_levels(levels)
+    if limit is not None and limit < 1:
+        raise RankingError("limit must be at least 1")
+    excluded = set(exclude)
+    scored = [_score(c, wanted) for c in candidates if c.strategy_id not in excluded]
+    ordered = sorted((r for r in scored if r.contributions), key=_order)
+    if not at_levels:
+        return ordered[:limit]
+    first = [r for r in ordered if r.candidate.levels & at_levels]
+    rest = [r for r in ordered if not r.candidate.levels & at_levels] if top_up else []
+    return (first + rest)[:limit]
+
+
+def _score(candidate: Candidate, weights: Mapping[str, float]) -> Ranked:
+    contributions = {b: round(weights[b] * STRENGTH_WEIGHT[strength], 6)
+                     for b, strength in candidate.links.items() if b in weights}
+    return Ranked(candidate, round(sum(contributions.values()), 6), contributions)
+
+
+def _order(ranked: Ranked) -> tuple:
+    c = ranked.candidate
+    return (-ranked.score, -len(ranked.contributions), EVIDENCE_RANK[c.evidence], EFFORT_RANK[c.effort],
+            c.strategy_id)

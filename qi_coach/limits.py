@@ -1,0 +1,24 @@
+"""How much of what people type is read and kept: one owner for every length limit.
+
+The web chat refuses a message over ``CHANNEL_MAX_CHARS`` with ``TOO_LONG`` (Slack and Teams
+cap messages themselves); below that, the assistant reads (and keeps, in the triage and the
+records) the first ``MESSAGE_CHARS``, and says so when it cut anything.
+"""
+
+from __future__ import annotations
+
+#: What the NLU reads of one message, and what the triage and the records keep of an answer.
+MESSAGE_CHARS = 1500
+#: Longer messages are refused, not cut: nobody's essay is half-read silently.
+CHANNEL_MAX_CHARS = 5000
+TOO_LONG = (f"That message is very long. Could you say what is getting in the way in a few sentences "
+            f"(under {CHANNEL_MAX_CHARS:,} characters)?")
+
+
+def truncate(text: str, limit: int = MESSAGE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters (at a word boundary when there is one nearby)."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    space = head.rfind(" ")
+    return head[:space] if space > limit * 0.8 else head

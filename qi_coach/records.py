@@ -1,0 +1,175 @@
+"""What users tell the assistant: confirmed barriers, feedback on strategies, action plans.
+
+These tables sit beside the curated content in the same database but are never touched by
+a content load, and refer to barriers and strategies by id without foreign keys: a strategy
+retired from the content leaves its past feedback readable rather than blocking the reload or
+deleting history. They feed the follow-up check-ins and the recurring-barrier insights.
+
+SQLAlchemy 2.0 style that 1.4 (pinned by Rasa 3.6) runs: ``declarative_base`` and ``Column``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Integer, String, Text, insert, inspect, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import declarative_base
+
+from knowledge.db import TablesOnFirstUse
+from knowledge.models import utcnow
+from knowledge.repository import StoreError
+from qi_coach.limits import MESSAGE_CHARS
+from qi_coach.readings import BarrierReading, Origin
+
+Base: Any = declarative_base()  # a Column-style base; SQLAlchemy 1.4 gives mypy no class to check
+
+
+class ConfirmedBarrier(Base):
+    """A barrier a user confirmed (or added by correcting the bot) in a conversation."""
+
+    __tablename__ = "confirmed_barriers"
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    barrier_id = Column(String(60), nullable=False, index=True)
+    confidence = Column(Float)  # the classifier's (combined over the triage's answers), if it heard it
+    corrected = Column(Boolean, nullable=False, default=False)  # the user named it themselves
+    origin = Column(String(20))  # the reading's Origin (rows from before it was kept have none)
+    confirmed_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class StrategyFeedback(Base):
+    """The user's answer to "was this useful?" about the strategies just shown."""
+
+    __tablename__ = "strategy_feedback"
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    strategy_ids = Column(JSON, nullable=False)
+    useful = Column(Boolean, nullable=False)
+    comment = Column(Text)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class ActionPlan(Base):
+    """A plan produced for a user: structured for follow-up, and as the text they saw."""
+
+    __tablename__ = "action_plans"
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    plan = Column(JSON, nullable=False)
+    markdown = Column(Text, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+def create_tables(engine: Engine) -> None:
+    """Create the records' tables where missing, and add columns newer than a table
+    (``qi-coach knowledge load`` does it before any server starts; a store used without that
+    does it on first use). Nothing is ever dropped: these rows are people's history."""
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        have = {c["name"] for c in inspect(conn).get_columns(ConfirmedBarrier.__tablename__)}
+        if "origin" not in have:
+            conn.execute(text(f"ALTER TABLE {ConfirmedBarrier.__tablename__} ADD COLUMN origin VARCHAR(20)"))
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    conversation_id: str
+    plan: dict[str, Any]
+    markdown: str
+    created_at: datetime
+
+
+class UserRecords(TablesOnFirstUse):
+    """Write and read what users told the assistant, one conversation at a time."""
+
+    def make_tables(self, engine: Engine) -> None:
+        create_tables(engine)
+
+    def confirm_barriers(self, conversation_id: str, readings: Iterable[BarrierReading]) -> None:
+        """Record the barriers a user confirmed, as the readings that were ranked: the
+        confidence they had (None for a barrier the user named), and whether the user named it."""
+        _require_conversation(conversation_id)
+        rows = [
+            {"conversation_id": conversation_id, "barrier_id": r.id, "confidence": r.confidence,
+             "corrected": r.origin is Origin.USER, "origin": r.origin.value}
+            for r in readings
+        ]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(ConfirmedBarrier), rows)
+
+    def confirmed_barriers(self, conversation_id: str) -> list[str]:
+        """Barrier ids confirmed in a conversation, oldest first, each once."""
+        with self.engine.connect() as conn:
+            ids = conn.execute(
+                select(ConfirmedBarrier.barrier_id)
+                .where(ConfirmedBarrier.conversation_id == conversation_id)
+                .order_by(ConfirmedBarrier.id)
+            ).scalars()
+            return list(dict.fromkeys(ids))
+
+    def confirmed_readings(self, conversation_id: str) -> list[BarrierReading]:
+        """Every barrier confirmed in a conversation, oldest first, as it was ranked."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(ConfirmedBarrier.barrier_id, ConfirmedBarrier.confidence, ConfirmedBarrier.corrected,
+                       ConfirmedBarrier.origin)
+                .where(ConfirmedBarrier.conversation_id == conversation_id)
+                .order_by(ConfirmedBarrier.id)
+            ).all()
+        return [BarrierReading(row.barrier_id, row.confidence,
+                               Origin(row.origin) if row.origin else (Origin.USER if row.corrected else Origin.CLASSIFIER))
+                for row in rows]
+
+    def record_feedback(
+        self, conversation_id: str, strategy_ids: Iterable[str], useful: bool, comment: str | None = None
+    ) -> None:
+        """Store the answer to "was this useful?" with the strategies it was about."""
+        _require_conversation(conversation_id)
+        ids = [s for s in strategy_ids if s]
+        if not ids:
+            raise StoreError("feedback must name the strategies it is about")
+        with self.engine.begin() as conn:
+            conn.execute(insert(StrategyFeedback).values(
+                conversation_id=conversation_id, strategy_ids=ids, useful=bool(useful),
+                comment=(comment or None) and comment[:MESSAGE_CHARS],
+            ))
+
+    def feedback(self, conversation_id: str) -> list[tuple[list[str], bool]]:
+        with self.engine.connect() as conn:
+            return [
+                (list(row.strategy_ids), row.useful)
+                for row in conn.execute(
+                    select(StrategyFeedback.strategy_ids, StrategyFeedback.useful)
+                    .where(StrategyFeedback.conversation_id == conversation_id)
+                    .order_by(StrategyFeedback.id)
+                )
+            ]
+
+    def save_plan(self, conversation_id: str, plan: dict[str, Any], markdown: str) -> None:
+        """Keep an action plan; the newest one per conversation is the one shown."""
+        _require_conversation(conversation_id)
+        with self.engine.begin() as conn:
+            conn.execute(insert(ActionPlan).values(
+                conversation_id=conversation_id, plan=plan, markdown=markdown
+            ))
+
+    def latest_plan(self, conversation_id: str) -> SavedPlan | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(ActionPlan)
+                .where(ActionPlan.conversation_id == conversation_id)
+                .order_by(ActionPlan.id.desc()).limit(1)
+            ).first()
+        if row is None:
+            return None
+        return SavedPlan(row.conversation_id, row.plan, row.markdown, row.created_at)
+
+
+def _require_conversation(conversation_id: str) -> None:
+    if not conversation_id or not conversation_id.strip():
+        raise StoreError("a conversation id is needed to record anything")
