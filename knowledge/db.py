@@ -8,6 +8,7 @@ in production. Nothing connects at import time.
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 
@@ -17,6 +18,11 @@ from sqlalchemy.engine import Engine, make_url
 from qi_coach.paths import VAR_DIR
 
 DEFAULT_SQLITE_PATH = VAR_DIR / "qi_coach.db"
+
+
+def utcnow() -> datetime:
+    """Now, in UTC: the default of every table's timestamp column."""
+    return datetime.now(timezone.utc)
 
 
 def database_url() -> str:

@@ -10,7 +10,6 @@ SQLAlchemy 2.0 style that 1.4 (pinned by Rasa 3.6) runs: ``declarative_base`` an
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -25,11 +24,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base
 
+from knowledge.db import utcnow
+
 Base: Any = declarative_base()  # a Column-style base; SQLAlchemy 1.4 gives mypy no class to check
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 # --- curated content --------------------------------------------------------------------

@@ -19,8 +19,7 @@ from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Integer, String, 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import declarative_base
 
-from knowledge.db import TablesOnFirstUse
-from knowledge.models import utcnow
+from knowledge.db import TablesOnFirstUse, utcnow
 from knowledge.repository import StoreError
 from qi_coach.limits import MESSAGE_CHARS
 from qi_coach.readings import BarrierReading, Origin

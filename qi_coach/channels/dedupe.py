@@ -17,8 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import declarative_base
 
-from knowledge.db import TablesOnFirstUse
-from knowledge.models import utcnow
+from knowledge.db import TablesOnFirstUse, utcnow
 
 KEEP_FOR = timedelta(days=1)  # Slack retries within minutes; a day is plenty
 

@@ -15,7 +15,7 @@ import hashlib
 import logging
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,19 +41,21 @@ class EmbeddingCache:
     def __init__(self, path: Path | None = None):
         self.path = path or default_path()
 
-    def encode(self, encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, encoder: SentenceEncoder, texts: Sequence[str],
+               progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         """``encoder.encode(texts)``, reading what it can from the cache and adding the rest.
-        A cache that cannot be read or written is skipped (with a warning), never fatal."""
+        A cache that cannot be read or written is skipped (with a warning), never fatal.
+        ``progress`` hears how many of the texts not in the cache have been embedded."""
         keys = [_key(t) for t in texts]
         try:
             found = self._read(set(keys))
         except sqlite3.Error as error:
             logger.warning("Embedding cache %s unreadable (%s); embedding without it", self.path, error)
-            return encoder.encode(list(texts))
+            return encoder.encode(list(texts), progress)
         missing = list(dict.fromkeys(k for k in keys if k not in found))
         if missing:
             text_of = dict(zip(keys, texts, strict=True))
-            vectors = encoder.encode([text_of[k] for k in missing])
+            vectors = encoder.encode([text_of[k] for k in missing], progress)
             found.update(zip(missing, vectors, strict=True))
             try:
                 self._write(missing, vectors)

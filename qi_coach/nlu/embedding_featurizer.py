@@ -23,7 +23,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from qi_coach.nlu.embedding_cache import EmbeddingCache
-from qi_coach.nlu.sentence_encoder import shared_encoder
+from qi_coach.nlu.sentence_encoder import BATCH_SIZE, shared_encoder
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +59,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         logger.info("Embedding %d training messages", len(examples))
         texts = [m.get(TEXT) for m in examples]
         if self._config["cache_training_embeddings"]:
-            vectors = EmbeddingCache().encode(self.encoder, texts)
+            vectors = EmbeddingCache().encode(self.encoder, texts, _log_progress)
         else:
-            vectors = self.encoder.encode(texts)
+            vectors = self.encoder.encode(texts, _log_progress)
         self._add(examples, vectors)
         return training_data
 
@@ -76,3 +76,11 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         vectors = vectors * np.float32(self.weight)
         for message, vector in zip(messages, vectors, strict=True):
             self.add_features_to_message(None, vector.reshape(1, -1), TEXT, message)
+
+
+def _log_progress(done: int, total: int) -> None:
+    """The longest step of training (minutes without the cache) says how far it has got:
+    a line at every tenth, which ``make``'s progress line shows."""
+    step = max(1, total // 10)
+    if done == total or done // step != (done - BATCH_SIZE) // step:
+        logger.info("Embedding training messages: %d of %d", done, total)

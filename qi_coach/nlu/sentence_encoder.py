@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -129,8 +130,9 @@ class SentenceEncoder:
             norm2=(w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]),
         )
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """One unit-length 384-dimensional vector per text, in the order given."""
+    def encode(self, texts: list[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """One unit-length 384-dimensional vector per text, in the order given; ``progress``
+        hears (texts done, texts in all) after each batch."""
         result = np.zeros((len(texts), DIMENSION), dtype=np.float32)
         if not texts:
             return result
@@ -140,6 +142,8 @@ class SentenceEncoder:
         for start in range(0, len(order), BATCH_SIZE):
             batch = order[start : start + BATCH_SIZE]
             result[batch] = self._encode_batch([ids[i] for i in batch])
+            if progress is not None:
+                progress(min(start + BATCH_SIZE, len(order)), len(order))
         return result
 
     def _encode_batch(self, batch_ids: list[list[int]]) -> np.ndarray:

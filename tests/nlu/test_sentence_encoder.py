@@ -72,9 +72,9 @@ def test_the_embedding_cache_gives_the_encoders_vectors_and_computes_each_text_o
         def __init__(self):
             self.seen: list[str] = []
 
-        def encode(self, texts):
+        def encode(self, texts, progress=None):
             self.seen += texts
-            return shared_encoder().encode(texts)
+            return shared_encoder().encode(texts, progress)
 
     cache, encoder = EmbeddingCache(tmp_path / "cache.sqlite"), Counting()
     texts = ["no time for QI", "the registrars rotate", "no time for QI"]
@@ -91,3 +91,10 @@ def test_a_damaged_embedding_cache_is_skipped_not_fatal(tmp_path):
     path.write_bytes(b"this is not a database" * 100)
     vectors = EmbeddingCache(path).encode(shared_encoder(), ["staff keep leaving"])
     assert vectors.shape == (1, 384) and np.isclose(np.linalg.norm(vectors[0]), 1.0, atol=1e-5)
+
+
+def test_embedding_many_texts_reports_progress_after_each_batch():
+    heard: list[tuple[int, int]] = []
+    texts = [f"message number {i}" for i in range(70)]
+    shared_encoder().encode(texts, lambda done, total: heard.append((done, total)))
+    assert heard == [(32, 70), (64, 70), (70, 70)]
