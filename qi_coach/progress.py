@@ -77,6 +77,7 @@ def run(command: list[str], log: Path, progress: Progress) -> int:
         fd, pending = process.stdout.fileno(), b""
         for chunk in iter(lambda: os.read(fd, 65536), b""):
             out.write(chunk.decode("utf-8", "replace"))
+            out.flush()  # someone may be following the log
             pending += chunk
             *lines, pending = re.split(rb"[\r\n]", pending)  # progress bars end their lines with \r
             for raw in lines:
