@@ -114,7 +114,7 @@ spacy: $(SPACY)
 # its name only, so Make decides: retrain only when what the model is made of changed.
 $(MODEL): $(SPACY) config.yml domain.yml $(NLU_DATA) $(DATA_LIST) knowledge/content/entities.yml \
 		$(wildcard qi_coach/nlu/*.py)
-	@$(STEP) "Training the model (about 12 minutes the first time, 6 after a data change)" \
+	@$(STEP) "Training the model (about 7 minutes the first time, 5 after a data change)" \
 		--log $(LOGS)/train.log --count '(Finished training|Restored) component' --total $(TRAINED_COMPONENTS) \
 		--status "(Starting to train component '[^']+'|Embedding training messages: [0-9]+ of [0-9]+)" -- \
 		$(BIN)/rasa train --fixed-model-name qi-coach --out models
