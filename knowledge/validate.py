@@ -90,7 +90,10 @@ class Content:
 # --- YAML --------------------------------------------------------------------------------
 
 
-class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # C parser when built
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when built
+
+
+class _StrictLoader(_BaseLoader):
     """PyYAML's safe loader, but a key given twice in one mapping is an error, not a
     silent overwrite (a duplicated ``steps:`` would otherwise lose half the steps)."""
 
@@ -205,7 +208,7 @@ def read_content(root: Path = CONTENT_DIR) -> Content:
             return str(path)
 
     # (files, {top-level key: schema of its items})
-    layout = [
+    layout: list[tuple[list[Path], dict[str, Any]]] = [
         ([root / "barriers.yml"], {"barriers": schema.Barrier}),
         ([root / "sources.yml"], {"sources": schema.Source}),
         ([root / "tools.yml"], {"tools": schema.Tool}),
@@ -237,6 +240,7 @@ def read_content(root: Path = CONTENT_DIR) -> Content:
                 if extra:
                     problems.append(Problem(shown, f"unknown top-level key(s): {', '.join(map(str, extra))}"))
             for key, model in models_by_key.items():
+                item: Any
                 for item in _parse_items(raw, key, model, shown, problems):
                     getattr(content, key).append(item)
                     ident = item.seed if key == "coverage" else item.id

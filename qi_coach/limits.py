@@ -1,8 +1,8 @@
 """How much of what people type is read and kept: one owner for every length limit.
 
-The web chat refuses a message over ``CHANNEL_MAX_CHARS`` with ``TOO_LONG`` (Slack and Teams
-cap messages themselves); below that, the assistant reads (and keeps, in the triage and the
-records) the first ``MESSAGE_CHARS``, and says so when it cut anything.
+Every channel (web chat, Slack, Teams) refuses a message over ``CHANNEL_MAX_CHARS`` with
+``TOO_LONG``; below that, the assistant reads (and keeps, in the triage and the records) the
+first ``MESSAGE_CHARS``, and says so when it cut anything.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ component lower-cases every lemma and looks the lower-cased form up again, so wh
 type in any case meets the same lemma ("Consultants" -> "consultant").
 """
 
+from typing import Any
+
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -23,7 +25,8 @@ class LowercaseLemmas:
 
     def _lookup(self):
         if self._table is None:  # the lemmatiser's tables load after this is built
-            self._table = self.nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+            lemmatizer: Any = self.nlp.get_pipe("lemmatizer")  # spaCy types it as a plain Pipe
+            self._table = lemmatizer.lookups.get_table("lemma_lookup")
         return self._table
 
     def __call__(self, doc: Doc) -> Doc:

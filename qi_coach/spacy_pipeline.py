@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 PACKAGE_NAME = "qi_coach"  # spaCy prefixes the language: the package is en_qi_coach
 PIPELINE = f"en_{PACKAGE_NAME}"
@@ -69,7 +70,7 @@ def build_pipeline(output: Path):
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     nlp.add_pipe("qi_lowercase_lemmas")
     # Patterns are matched on lemmas, so plurals and case need no patterns of their own.
-    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LEMMA", "overwrite_ents": True})
+    ruler: Any = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LEMMA", "overwrite_ents": True})
     nlp.initialize()  # loads the lemma tables from spacy-lookups-data
     ruler.add_patterns(patterns_from_knowledge())
     nlp.meta.update({

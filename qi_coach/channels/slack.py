@@ -40,6 +40,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from qi_coach.channels.dedupe import ProcessedEvents
 from qi_coach.channels.formatting import public_base_url, slack_blocks, to_plain
+from qi_coach.limits import CHANNEL_MAX_CHARS, TOO_LONG
 
 logger = logging.getLogger(__name__)
 
@@ -162,9 +163,12 @@ class SlackChannel(InputChannel):
                 logger.info("Slack: event %s already handled (a retry); acknowledged only", event_id)
                 return response.text("duplicate", headers={"X-Slack-No-Retry": "1"})
             out = SlackOutput(self.token, channel, thread_ts, self.api_url)
-            user_message = UserMessage(text, out, conversation_id, input_channel=self.name(), metadata=metadata)
             # Slack wants an answer within 3 seconds: handle the message after acknowledging it.
-            task = asyncio.create_task(self._handle(on_new_message, user_message))
+            if len(text) > CHANNEL_MAX_CHARS:  # refused with a clear reply, as on every channel
+                task = asyncio.create_task(out.send_text_message(conversation_id, TOO_LONG))
+            else:
+                user_message = UserMessage(text, out, conversation_id, input_channel=self.name(), metadata=metadata)
+                task = asyncio.create_task(self._handle(on_new_message, user_message))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return response.text("")

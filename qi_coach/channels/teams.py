@@ -45,6 +45,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from qi_coach.channels.formatting import public_base_url, teams_hero_card, to_teams_markdown
+from qi_coach.limits import CHANNEL_MAX_CHARS, TOO_LONG
 
 logger = logging.getLogger(__name__)
 
@@ -307,10 +308,14 @@ class TeamsChannel(InputChannel):
                 return response.json({"error": "the activity lacks a conversation, sender or serviceUrl"},
                                      status=HTTPStatus.BAD_REQUEST)
             display = activity.get("value", {}).get("display") if isinstance(activity.get("value"), dict) else None
-            message = UserMessage(_without_bot_mention(activity), output, conversation_id, input_channel=self.name(),
+            text = _without_bot_mention(activity)
+            message = UserMessage(text, output, conversation_id, input_channel=self.name(),
                                   metadata={"display": display} if display else None)
             try:
-                await on_new_message(message)
+                if len(text or "") > CHANNEL_MAX_CHARS:  # refused with a clear reply, as on every channel
+                    await output.send_text_message(conversation_id, TOO_LONG)
+                else:
+                    await on_new_message(message)
             except Exception:  # the user gets no reply, but Microsoft must not retry forever
                 logger.exception("Teams: could not handle a message")
             return response.json({}, status=HTTPStatus.OK)

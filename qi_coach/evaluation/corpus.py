@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no types
+import yaml
 
 from knowledge.schema import BARRIER_IDS
 from qi_coach.paths import PROJECT_ROOT

@@ -159,8 +159,10 @@ class Run:
         self.intents += other.intents
         self.predicted_intents += other.predicted_intents
         self.kinds += other.kinds
-        for mine, theirs in ((self.predicted, other.predicted), (self.candidates, other.candidates),
-                             (self.assessments, other.assessments)):
+        pairs: tuple[tuple[dict[str, list[Any]], dict[str, list[Any]]], ...] = (
+            (self.predicted, other.predicted), (self.candidates, other.candidates),
+            (self.assessments, other.assessments))
+        for mine, theirs in pairs:
             for name, values in theirs.items():
                 mine.setdefault(name, []).extend(values)
 
@@ -242,7 +244,7 @@ def config_options(config: Path = CONFIG) -> FitOptions:
     """The barrier classifier's options as ``config.yml`` sets them."""
     from qi_coach.nlu.barrier_classifier import BarrierClassifier
 
-    entry = next((c for c in yaml.safe_load(config.read_text())["pipeline"] if c["name"].endswith("BarrierClassifier")),
+    entry: dict[str, Any] = next((c for c in yaml.safe_load(config.read_text())["pipeline"] if c["name"].endswith("BarrierClassifier")),
                  {})
     return FitOptions.from_config({**BarrierClassifier.get_default_config(), **entry})
 
@@ -293,7 +295,7 @@ def compare_recipes(examples: Sequence[Example], runs: dict[str, Run], features:
     real = [e for e in examples if e.source]
     synthetic = [e for e in examples if not e.source]
     fold_of = corpus.group_folds([e.source for e in real], folds) if cross_validate_real and real else []
-    cv = Run([], []) if fold_of else None
+    cv = Run([], [])  # filled only when there are folds
     for fold in range(folds if fold_of else 0):
         test = [e for e, f in zip(real, fold_of, strict=True) if f == fold]
         train = synthetic + [e for e, f in zip(real, fold_of, strict=True) if f != fold]
@@ -303,7 +305,7 @@ def compare_recipes(examples: Sequence[Example], runs: dict[str, Run], features:
         cv.extend(run)
     progress(f"Fitting {len(all_recipes)} configurations on all the training data"
              + (f" and on {folds} folds of the real-language items grouped by source "
-                f"({len(corpus.sources_of(e.source for e in real))} sources)" if cv else "")
+                f"({len(corpus.sources_of(e.source for e in real))} sources)" if fold_of else "")
              + f": {len(jobs)} fits, two at a time ...")
     results = featurised.run_jobs(features, jobs, work, progress=progress)
     reports = {}
@@ -319,7 +321,7 @@ def compare_recipes(examples: Sequence[Example], runs: dict[str, Run], features:
             per_fold.setdefault(name, []).extend(result.readings)  # folds come back in order
     for name, readings in per_fold.items():
         cv.add(name, readings)
-    return cv, reports
+    return (cv if fold_of else None), reports
 
 
 def main(folds: int = 5, repeats: int = 1, limit: int | None = None, skip_cv: bool = False,

@@ -403,8 +403,9 @@ class BarrierClassifier(GraphComponent):
             arrays = np.load(folder / WEIGHTS_FILE, allow_pickle=False)
             thresholds = [float(t) for t in arrays["threshold"]]  # top, confident[, further]
             blocks = tuple(arrays["blocks"]) if "blocks" in arrays.files else None  # older models: one block
-            model = LinearBarrierModel(arrays["idf"], arrays["coef"], arrays["intercept"], *thresholds[:3],
-                                       blocks=blocks)
+            model = LinearBarrierModel(arrays["idf"], arrays["coef"], arrays["intercept"], thresholds[0],
+                                       confident=thresholds[1] if len(thresholds) > 1 else 1.0,
+                                       threshold_more=thresholds[2] if len(thresholds) > 2 else None, blocks=blocks)
         return cls(config, model_storage, resource, model)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

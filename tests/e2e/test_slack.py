@@ -154,3 +154,12 @@ def test_a_mention_in_a_channel_is_answered_in_a_thread_that_then_needs_no_menti
     assert len(posts) == 7
     assert all(p.get("thread_ts") == thread for p in posts)
     assert sum(bool(re.match(r"\*1\. ", section_text(p))) for p in posts) == 1  # strategies once, in the thread
+
+
+def test_a_slack_message_over_the_limit_gets_a_clear_reply_and_reaches_no_conversation(bot, slack_api):
+    channel = fresh_channel()
+    assert post_event(bot, event("we have no time " * 400, channel=channel))[0] == 200  # 6,400 characters
+    [reply] = posts_to(slack_api, channel, 1)
+    assert "very long" in reply["text"] and "5,000" in reply["text"]
+    time.sleep(2)
+    assert len(posted(slack_api, channel)) == 1  # nothing else: the message never reached the assistant

@@ -136,3 +136,12 @@ def _hs256_confusion(microsoft) -> str:
                                                      serialization.PublicFormat.SubjectPublicKeyInfo)
     signature = hmac.new(secret, f"{header}.{claims}".encode(), hashlib.sha256).digest()
     return f"{header}.{claims}.{b64(signature)}"
+
+
+def test_a_teams_message_over_the_limit_gets_a_clear_reply_and_reaches_no_conversation(bot, microsoft):
+    conv = conversation()
+    assert send(bot, microsoft.activity("we have no time " * 400, conv), microsoft.token()) == 200
+    [reply] = replies(microsoft, conv, 1)
+    assert "very long" in reply["text"] and "5,000" in reply["text"]
+    time.sleep(2)
+    assert len(microsoft.replies(conv)) == 1
