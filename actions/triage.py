@@ -43,6 +43,29 @@ def _with_answer(tracker: Tracker, text: str) -> list[dict]:
     return slot_list(tracker, s.TRIAGE_ANSWERS) + [{"text": text[:MESSAGE_CHARS], "barriers": heard}]
 
 
+#: What the form says when an answer does not fit, before it asks the same question again.
+ASK_AGAIN = {
+    s.TRIAGE_AIM: "Could you say a little more, in a short sentence? For example: "
+                  "\"get every patient's falls risk assessed within 24 hours\".",
+    s.TRIAGE_STAGE: "I didn't catch the stage. Is it planning, testing changes, spreading or sustaining? "
+                    "The buttons below work too.",
+    s.TRIAGE_LEVELS: "Who is taking part: front-line staff (nurses, doctors, therapists...), middle managers "
+                     "(ward or service managers, matrons...), or senior leaders and the board? Pick a button or "
+                     "name the roles.",
+    s.TRIAGE_STUCK_FOR: "Roughly how long has it been stuck, for example \"about two months\"? A rough idea is fine.",
+    s.TRIAGE_TRIED: "What have you tried so far? \"Nothing yet\" is fine too.",
+}
+
+
+def _accept_or_ask(slot: str, answer: Any, dispatcher: CollectingDispatcher, again: str) -> dict[str, Any]:
+    """The answer when it was read; else say what is wanted and leave the slot empty, so the
+    form asks the question again."""
+    if answer:
+        return {slot: answer}
+    dispatcher.utter_message(text=again)
+    return {slot: None}
+
+
 def _answer(check: Callable) -> Callable:
     """Mark a triage validator. A slot an action reset to None (start, back, cancel) has no
     answer to check, so it gets no re-prompt; anything else goes to the check."""
@@ -66,21 +89,14 @@ class ValidateTriageForm(FormValidationAction):
     def validate_triage_aim(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                             domain: dict) -> dict[str, Any]:
         aim = _text(value)
-        if aim == SKIPPED or len(aim.split()) >= 3:
-            return {s.TRIAGE_AIM: aim[:MESSAGE_CHARS]}
-        dispatcher.utter_message(text="Could you say a little more, in a short sentence? For example: "
-                                      "\"get every patient's falls risk assessed within 24 hours\".")
-        return {s.TRIAGE_AIM: None}
+        fits = aim == SKIPPED or len(aim.split()) >= 3
+        return _accept_or_ask(s.TRIAGE_AIM, aim[:MESSAGE_CHARS] if fits else None, dispatcher, ASK_AGAIN[s.TRIAGE_AIM])
 
     @_answer
     def validate_triage_stage(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: dict) -> dict[str, Any]:
         stage = SKIPPED if _text(value) == SKIPPED else read_stage(_text(value))
-        if stage:
-            return {s.TRIAGE_STAGE: stage}
-        dispatcher.utter_message(text="I didn't catch the stage. Is it planning, testing changes, spreading or "
-                                      "sustaining? The buttons below work too.")
-        return {s.TRIAGE_STAGE: None}
+        return _accept_or_ask(s.TRIAGE_STAGE, stage, dispatcher, ASK_AGAIN[s.TRIAGE_STAGE])
 
     @_answer
     def validate_triage_levels(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -88,33 +104,21 @@ class ValidateTriageForm(FormValidationAction):
         if isinstance(value, list):  # already read (a skip sets [])
             return {s.TRIAGE_LEVELS: [v for v in value if isinstance(v, str)]}
         levels = read_levels(_text(value), tracker.latest_message.get(readings.LEVELS) or [])
-        if levels:
-            return {s.TRIAGE_LEVELS: levels}
-        dispatcher.utter_message(text="Who is taking part: front-line staff (nurses, doctors, therapists...), "
-                                      "middle managers (ward or service managers, matrons...), or senior leaders "
-                                      "and the board? Pick a button or name the roles.")
-        return {s.TRIAGE_LEVELS: None}
+        return _accept_or_ask(s.TRIAGE_LEVELS, levels, dispatcher, ASK_AGAIN[s.TRIAGE_LEVELS])
 
     @_answer
     def validate_triage_stuck_for(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: dict) -> dict[str, Any]:
         text = _text(value)
         duration = text if text in (SKIPPED, *BUTTON_DURATIONS) else read_duration(text)
-        if duration:
-            return {s.TRIAGE_STUCK_FOR: duration}
-        dispatcher.utter_message(text="Roughly how long has it been stuck, for example \"about two months\"? "
-                                      "A rough idea is fine.")
-        return {s.TRIAGE_STUCK_FOR: None}
+        return _accept_or_ask(s.TRIAGE_STUCK_FOR, duration, dispatcher, ASK_AGAIN[s.TRIAGE_STUCK_FOR])
 
     @_answer
     def validate_triage_tried(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: dict) -> dict[str, Any]:
         text = _text(value)
         tried = SKIPPED if text == SKIPPED else read_tried(text)
-        if not tried:
-            dispatcher.utter_message(text="What have you tried so far? \"Nothing yet\" is fine too.")
-            return {s.TRIAGE_TRIED: None}
-        return {s.TRIAGE_TRIED: tried}
+        return _accept_or_ask(s.TRIAGE_TRIED, tried, dispatcher, ASK_AGAIN[s.TRIAGE_TRIED])
 
     @_answer
     def validate_triage_obstacle(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
