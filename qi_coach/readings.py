@@ -71,7 +71,6 @@ class BarrierReading:
     def picked(cls, barrier_id: str) -> BarrierReading:
         return cls(barrier_id, None, Origin.USER)
 
-
     @classmethod
     def from_dict(cls, value: Any, origin: Origin = Origin.CLASSIFIER) -> BarrierReading:
         """A reading from its dict form (a parse result or a slot); ``origin`` unless the dict
