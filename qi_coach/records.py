@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Integer, String, Text, insert, inspect, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import declarative_base
 
 from knowledge.db import TablesOnFirstUse, utcnow
@@ -68,10 +69,18 @@ def create_tables(engine: Engine) -> None:
     (``qi-coach knowledge load`` does it before any server starts; a store used without that
     does it on first use). Nothing is ever dropped: these rows are people's history."""
     Base.metadata.create_all(engine)
-    with engine.begin() as conn:
-        have = {c["name"] for c in inspect(conn).get_columns(ConfirmedBarrier.__tablename__)}
-        if "origin" not in have:
+    if _has_origin(engine):
+        return
+    try:
+        with engine.begin() as conn:
             conn.execute(text(f"ALTER TABLE {ConfirmedBarrier.__tablename__} ADD COLUMN origin VARCHAR(20)"))
+    except DBAPIError:
+        if not _has_origin(engine):  # not another server adding it at the same moment
+            raise
+
+
+def _has_origin(engine: Engine) -> bool:
+    return "origin" in {c["name"] for c in inspect(engine).get_columns(ConfirmedBarrier.__tablename__)}
 
 
 @dataclass(frozen=True)
