@@ -52,7 +52,8 @@ class ActionAssessBarriers(CoachAction):
 
         if barriers or assessment is Assessment.UNSURE:
             candidates = readings.from_parse(parse, readings.BARRIER_CANDIDATES)
-            options = (barriers + [c for c in candidates if c.id not in readings.ids(barriers)])[:3]
+            heard = set(readings.ids(barriers))
+            options = (barriers + [c for c in candidates if c.id not in heard])[:3]
             buttons = [render.button(self.store.get_barrier(o.id).name, "choose_barrier", barrier=o.id)
                        for o in options]
             dispatcher.utter_message(

@@ -57,12 +57,12 @@ ASK_AGAIN = {
 }
 
 
-def _accept_or_ask(slot: str, answer: Any, dispatcher: CollectingDispatcher, again: str) -> dict[str, Any]:
-    """The answer when it was read; else say what is wanted and leave the slot empty, so the
-    form asks the question again."""
+def _accept_or_ask(slot: str, answer: Any, dispatcher: CollectingDispatcher) -> dict[str, Any]:
+    """The answer when it was read; else say what is wanted (``ASK_AGAIN``) and leave the slot
+    empty, so the form asks the question again."""
     if answer:
         return {slot: answer}
-    dispatcher.utter_message(text=again)
+    dispatcher.utter_message(text=ASK_AGAIN[slot])
     return {slot: None}
 
 
@@ -90,13 +90,13 @@ class ValidateTriageForm(FormValidationAction):
                             domain: dict) -> dict[str, Any]:
         aim = _text(value)
         fits = aim == SKIPPED or len(aim.split()) >= 3
-        return _accept_or_ask(s.TRIAGE_AIM, aim[:MESSAGE_CHARS] if fits else None, dispatcher, ASK_AGAIN[s.TRIAGE_AIM])
+        return _accept_or_ask(s.TRIAGE_AIM, aim[:MESSAGE_CHARS] if fits else None, dispatcher)
 
     @_answer
     def validate_triage_stage(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: dict) -> dict[str, Any]:
         stage = SKIPPED if _text(value) == SKIPPED else read_stage(_text(value))
-        return _accept_or_ask(s.TRIAGE_STAGE, stage, dispatcher, ASK_AGAIN[s.TRIAGE_STAGE])
+        return _accept_or_ask(s.TRIAGE_STAGE, stage, dispatcher)
 
     @_answer
     def validate_triage_levels(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -104,21 +104,21 @@ class ValidateTriageForm(FormValidationAction):
         if isinstance(value, list):  # already read (a skip sets [])
             return {s.TRIAGE_LEVELS: [v for v in value if isinstance(v, str)]}
         levels = read_levels(_text(value), tracker.latest_message.get(readings.LEVELS) or [])
-        return _accept_or_ask(s.TRIAGE_LEVELS, levels, dispatcher, ASK_AGAIN[s.TRIAGE_LEVELS])
+        return _accept_or_ask(s.TRIAGE_LEVELS, levels, dispatcher)
 
     @_answer
     def validate_triage_stuck_for(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: dict) -> dict[str, Any]:
         text = _text(value)
         duration = text if text in (SKIPPED, *BUTTON_DURATIONS) else read_duration(text)
-        return _accept_or_ask(s.TRIAGE_STUCK_FOR, duration, dispatcher, ASK_AGAIN[s.TRIAGE_STUCK_FOR])
+        return _accept_or_ask(s.TRIAGE_STUCK_FOR, duration, dispatcher)
 
     @_answer
     def validate_triage_tried(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: dict) -> dict[str, Any]:
         text = _text(value)
         tried = SKIPPED if text == SKIPPED else read_tried(text)
-        return _accept_or_ask(s.TRIAGE_TRIED, tried, dispatcher, ASK_AGAIN[s.TRIAGE_TRIED])
+        return _accept_or_ask(s.TRIAGE_TRIED, tried, dispatcher)
 
     @_answer
     def validate_triage_obstacle(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -28,12 +28,17 @@ from qi_coach.readings import BarrierReading, Origin
 Base: Any = declarative_base()  # a Column-style base; SQLAlchemy 1.4 gives mypy no class to check
 
 
-class ConfirmedBarrier(Base):
+class _InConversation:
+    """The columns every record shares: its own id, and the Rasa sender id it belongs to."""
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+
+
+class ConfirmedBarrier(_InConversation, Base):
     """A barrier a user confirmed (or added by correcting the bot) in a conversation."""
 
     __tablename__ = "confirmed_barriers"
-    id = Column(Integer, primary_key=True, autoincrement=True)
-    conversation_id = Column(String(255), nullable=False, index=True)
     barrier_id = Column(String(60), nullable=False, index=True)
     confidence = Column(Float)  # the classifier's (combined over the triage's answers), if it heard it
     corrected = Column(Boolean, nullable=False, default=False)  # the user named it themselves
@@ -41,24 +46,20 @@ class ConfirmedBarrier(Base):
     confirmed_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
-class StrategyFeedback(Base):
+class StrategyFeedback(_InConversation, Base):
     """The user's answer to "was this useful?" about the strategies just shown."""
 
     __tablename__ = "strategy_feedback"
-    id = Column(Integer, primary_key=True, autoincrement=True)
-    conversation_id = Column(String(255), nullable=False, index=True)
     strategy_ids = Column(JSON, nullable=False)
     useful = Column(Boolean, nullable=False)
     comment = Column(Text)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
-class ActionPlan(Base):
+class ActionPlan(_InConversation, Base):
     """A plan produced for a user: structured for follow-up, and as the text they saw."""
 
     __tablename__ = "action_plans"
-    id = Column(Integer, primary_key=True, autoincrement=True)
-    conversation_id = Column(String(255), nullable=False, index=True)
     plan = Column(JSON, nullable=False)
     markdown = Column(Text, nullable=False)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

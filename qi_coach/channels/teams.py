@@ -309,13 +309,12 @@ class TeamsChannel(InputChannel):
                                      status=HTTPStatus.BAD_REQUEST)
             display = activity.get("value", {}).get("display") if isinstance(activity.get("value"), dict) else None
             text = _without_bot_mention(activity)
-            message = UserMessage(text, output, conversation_id, input_channel=self.name(),
-                                  metadata={"display": display} if display else None)
             try:
-                if len(text or "") > CHANNEL_MAX_CHARS:  # refused with a clear reply, as on every channel
+                if len(text) > CHANNEL_MAX_CHARS:  # refused with a clear reply, as on every channel
                     await output.send_text_message(conversation_id, TOO_LONG)
                 else:
-                    await on_new_message(message)
+                    await on_new_message(UserMessage(text, output, conversation_id, input_channel=self.name(),
+                                                     metadata={"display": display} if display else None))
             except Exception:  # the user gets no reply, but Microsoft must not retry forever
                 logger.exception("Teams: could not handle a message")
             return response.json({}, status=HTTPStatus.OK)

@@ -238,8 +238,6 @@ def summarise(run: Run) -> dict:
     return out
 
 
-
-
 def config_options(config: Path = CONFIG) -> FitOptions:
     """The barrier classifier's options as ``config.yml`` sets them."""
     from qi_coach.nlu.barrier_classifier import BarrierClassifier

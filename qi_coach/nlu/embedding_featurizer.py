@@ -10,6 +10,7 @@ work for nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from qi_coach.nlu.embedding_cache import EmbeddingCache
-from qi_coach.nlu.sentence_encoder import BATCH_SIZE, shared_encoder
+from qi_coach.nlu.sentence_encoder import shared_encoder
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +60,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         logger.info("Embedding %d training messages", len(examples))
         texts = [m.get(TEXT) for m in examples]
         if self._config["cache_training_embeddings"]:
-            vectors = EmbeddingCache().encode(self.encoder, texts, _log_progress)
+            vectors = EmbeddingCache().encode(self.encoder, texts, _progress_log())
         else:
-            vectors = self.encoder.encode(texts, _log_progress)
+            vectors = self.encoder.encode(texts, _progress_log())
         self._add(examples, vectors)
         return training_data
 
@@ -78,9 +79,16 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             self.add_features_to_message(None, vector.reshape(1, -1), TEXT, message)
 
 
-def _log_progress(done: int, total: int) -> None:
-    """The longest step of training (minutes without the cache) says how far it has got:
-    a line at every tenth, which ``make``'s progress line shows."""
-    step = max(1, total // 10)
-    if done == total or done // step != (done - BATCH_SIZE) // step:
-        logger.info("Embedding training messages: %d of %d", done, total)
+def _progress_log() -> Callable[[int, int], None]:
+    """The longest step of training (minutes without the cache) says how far it has got: a
+    line each time another tenth is done, which ``make``'s progress line shows."""
+    logged = -1
+
+    def log(done: int, total: int) -> None:
+        nonlocal logged
+        tenth = done * 10 // max(total, 1)
+        if tenth != logged:
+            logged = tenth
+            logger.info("Embedding training messages: %d of %d", done, total)
+
+    return log

@@ -1,7 +1,7 @@
 """Two components that keep bad input from reaching (or confusing) the models.
 
 ``InputNormaliser`` runs first: it cleans the text, cuts very long messages to
-``text_checks.MAX_CHARS``, spells out "IT", keeps only the meant half of a short correction ("more the IT than
+``limits.MESSAGE_CHARS``, spells out "IT", keeps only the meant half of a short correction ("more the IT than
 the consultants": see ``corrections``) and records ``input_quality`` in the parse result.
 ``InputGuard`` runs last: when there was nothing it could read (empty, emoji only, not
 English) it sets the intent to ``unreadable_input`` and clears barriers, so the dialogue
@@ -20,6 +20,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from qi_coach import limits
 from qi_coach.nlu import corrections, text_checks
 from qi_coach.readings import BARRIER_ASSESSMENT, BARRIER_CANDIDATES, BARRIERS, INPUT_QUALITY, Assessment
 
@@ -54,7 +55,7 @@ class InputNormaliser(_Stateless):
             raw = message.get(TEXT) or ""
             quality = text_checks.quality(raw)
             message.set(INPUT_QUALITY, quality, add_to_output=True)
-            cleaned = text_checks.truncate(text_checks.spell_out(text_checks.clean(raw)))
+            cleaned = limits.truncate(text_checks.spell_out(text_checks.clean(raw)))
             cleaned = corrections.favoured_part(cleaned) or cleaned
             message.set(TEXT, PLACEHOLDER if quality in (text_checks.EMPTY, text_checks.NO_WORDS) else cleaned)
         return messages

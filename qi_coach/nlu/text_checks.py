@@ -12,9 +12,6 @@ import unicodedata
 # Longer messages are cut (at a word boundary) before features are made: a 20,000-character
 # paste must not light up every barrier, and the first part of a story carries its gist.
 from qi_coach.limits import MESSAGE_CHARS as MAX_CHARS
-from qi_coach.limits import truncate
-
-__all__ = ["MAX_CHARS", "truncate", "clean", "spell_out", "quality"]
 
 OK = "ok"
 EMPTY = "empty"  # nothing but whitespace

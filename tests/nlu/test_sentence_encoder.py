@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 
 import numpy as np
@@ -98,3 +99,15 @@ def test_embedding_many_texts_reports_progress_after_each_batch():
     texts = [f"message number {i}" for i in range(70)]
     shared_encoder().encode(texts, lambda done, total: heard.append((done, total)))
     assert heard == [(32, 70), (64, 70), (70, 70)]
+
+
+def test_training_logs_the_embedding_progress_once_per_tenth(caplog):
+    from qi_coach.nlu.embedding_featurizer import _progress_log
+
+    log = _progress_log()
+    with caplog.at_level(logging.INFO, logger="qi_coach.nlu.embedding_featurizer"):
+        for done in range(10, 310, 10):  # 30 batches
+            log(done, 300)
+    logged = [r.getMessage() for r in caplog.records]
+    assert logged[0] == "Embedding training messages: 10 of 300"  # the first batch
+    assert logged[1:] == [f"Embedding training messages: {n} of 300" for n in range(30, 330, 30)]  # each tenth

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from qi_coach.limits import MESSAGE_CHARS, truncate
 from qi_coach.nlu import text_checks as tc
 
 
@@ -23,12 +24,12 @@ def test_quality(text, expected):
 
 def test_truncate_cuts_at_a_word_boundary_within_the_limit():
     text = "staff " * 1000
-    cut = tc.truncate(text)
-    assert len(cut) <= tc.MAX_CHARS and cut.endswith("staff") and not cut.endswith(" ")
+    cut = truncate(text)
+    assert len(cut) <= MESSAGE_CHARS and cut.endswith("staff") and not cut.endswith(" ")
 
 
 def test_truncate_leaves_short_text_alone():
-    assert tc.truncate("no time") == "no time"
+    assert truncate("no time") == "no time"
 
 
 def test_clean_collapses_whitespace_and_drops_control_characters():
