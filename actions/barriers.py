@@ -13,6 +13,7 @@ from actions import slots as s
 from actions.base import CoachAction, entity_values, latest_intent, slot_list
 from knowledge.schema import BARRIER_IDS
 from qi_coach import readings
+from qi_coach.coaching import said
 from qi_coach.nlu.text_checks import TRUNCATED
 from qi_coach.readings import Assessment, Origin
 
@@ -38,6 +39,7 @@ class ActionAssessBarriers(CoachAction):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         parse = tracker.latest_message
+        said.prefetch([parse.get("text") or ""])  # ready by the time strategies are asked for
         barriers = readings.from_parse(parse)
         assessment = readings.assessment(parse)
         note = TRUNCATED_NOTE if parse.get(readings.INPUT_QUALITY) == TRUNCATED else ""

@@ -42,6 +42,13 @@ def slot_list(tracker: Tracker, slot: str) -> list:
     return list(value) if isinstance(value, list) else []
 
 
+def said_so_far(tracker: Tracker) -> list[str]:
+    """Everything the person typed in this conversation, oldest first: the ranking matches it
+    against each strategy's situations (``qi_coach.coaching.said`` redacts and splits it)."""
+    return [e["text"] for e in tracker.events
+            if e.get("event") == "user" and isinstance(e.get("text"), str) and e["text"].strip()]
+
+
 def latest_intent(tracker: Tracker) -> str | None:
     """The intent of the latest user message (button payloads carry no ranking, so
     ``Tracker.get_intent_of_latest_message`` cannot be relied on)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from knowledge.repository import Recommendation, SourceRef, StrategyInfo, ToolInfo
+from qi_coach.coaching.said import you_said
 
 
 def join_words(items: list[str]) -> str:
@@ -51,9 +52,11 @@ def confirm_buttons() -> list[dict]:
 
 def strategy_card(index: int, rec: Recommendation) -> str:
     tool = f"\n*Tool:* {rec.tools[0].name}" if rec.tools else ""
+    fits = f"*Why this for you:* {you_said(rec.because_you_said)}\n" if rec.because_you_said else ""
     return (
         f"**{index}. {rec.title}**\n"
         f"{rec.summary}\n"
+        f"{fits}"
         f"*Why it helps:* {first_sentence(rec.why_it_works)}\n"
         f"*First step:* {rec.first_step}{tool}\n"
         f"*Evidence:* {rec.evidence_label}; {sources_line(rec.sources)}"

@@ -11,19 +11,21 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
 from actions import slots as s
-from actions.base import CoachAction, entity_values, slot_list
+from actions.base import CoachAction, entity_values, said_so_far, slot_list
 from actions.resume import resume
 from knowledge import StoreError
 from qi_coach import readings
+from qi_coach.coaching.said import heard
 
 PER_REPLY = 3
 
 
 class ActionSuggestStrategies(CoachAction):
     """Suggest the top strategies for the confirmed barriers, each weighed as it was confirmed
-    (``knowledge.ranking`` has the policy: the user's levels first, topped up from the others),
-    leaving out what was tried and, for "other options", what was shown. Reads
-    ``barriers_confirmed``, ``levels``, ``tried_strategies``, ``shown_strategies``; sets
+    and matched to what the person said in this conversation (``knowledge.ranking`` has the
+    policy: situations, the user's levels first, topped up from the others), leaving out what
+    was tried and, for "other options", what was shown. Reads ``barriers_confirmed``,
+    ``levels``, ``tried_strategies``, ``shown_strategies`` and the user's messages; sets
     ``shown_strategies``, ``last_strategies`` and ``awaiting``."""
 
     def name(self) -> str:
@@ -37,7 +39,7 @@ class ActionSuggestStrategies(CoachAction):
         shown = slot_list(tracker, s.SHOWN_STRATEGIES)
         exclude = set(slot_list(tracker, s.TRIED_STRATEGIES)) | set(shown)
         recs = self.store.recommend(readings.weights(confirmed), levels=readings.levels(slot_list(tracker, s.LEVELS)),
-                                    exclude=exclude, limit=PER_REPLY, top_up=True)
+                                    exclude=exclude, limit=PER_REPLY, top_up=True, said=heard(said_so_far(tracker)))
 
         names = [self.store.get_barrier(b.id).in_short for b in confirmed]
         if not recs:

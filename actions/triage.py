@@ -19,10 +19,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
 from actions import slots as s
-from actions.base import CoachAction, entity_values, latest_intent, slot_list
+from actions.base import CoachAction, entity_values, latest_intent, said_so_far, slot_list
 from knowledge import KnowledgeStore
 from knowledge.schema import BARRIER_IDS
 from qi_coach import readings
+from qi_coach.coaching import said
 from qi_coach.coaching.plan import MAX_BARRIERS, build_plan, plan_markdown
 from qi_coach.coaching.triage import UNNAMED_TRIED, prioritise, read_duration, read_levels, read_stage, read_tried
 from qi_coach.limits import MESSAGE_CHARS
@@ -74,6 +75,7 @@ def _answer(check: Callable) -> Callable:
     def validate(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
         if value is None:
             return {check.__name__.removeprefix("validate_"): None}
+        said.prefetch([tracker.latest_message.get("text") or ""])  # the plan ranks with it
         return check(self, value, dispatcher, tracker, domain)
 
     return validate
@@ -305,7 +307,8 @@ class ActionMakePlan(CoachAction):
         aim, stuck = tracker.get_slot(s.TRIAGE_AIM), tracker.get_slot(s.TRIAGE_STUCK_FOR)
         plan = build_plan(self.store, priorities, levels=_levels(tracker), stage=_stage(tracker),
                           aim=None if aim == SKIPPED else aim, stuck_for=None if stuck == SKIPPED else stuck,
-                          tried_text=None if tried_text == SKIPPED else tried_text, tried_ids=tried_ids)
+                          tried_text=None if tried_text == SKIPPED else tried_text, tried_ids=tried_ids,
+                          said=said.heard(said_so_far(tracker)))
         markdown = plan_markdown(plan)
         self.records.save_plan(tracker.sender_id, plan, markdown)
         top: list[BarrierReading] = priorities[:MAX_BARRIERS]

@@ -8,10 +8,12 @@ User tables are never touched here.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection, Engine
 
@@ -22,7 +24,7 @@ from knowledge.validate import CONTENT_DIR, Content, check_content
 
 #: Bump when the curated tables change shape: the next load drops and recreates them (they
 #: hold only content, rebuilt from YAML on every load; user tables are never touched).
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -37,13 +39,27 @@ def create_tables(engine: Engine) -> None:
     models.Base.metadata.create_all(engine)
 
 
-def load_content(engine: Engine, root: Path = CONTENT_DIR, *, force: bool = False) -> LoadReport:
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+
+def embed_situations(texts: Sequence[str]) -> np.ndarray:
+    """Unit vectors of the strategies' situations from the classifier's sentence encoder,
+    through the on-disk cache (content, never user text), so a reload costs milliseconds."""
+    from qi_coach.nlu.embedding_cache import EmbeddingCache  # noqa: PLC0415 - loads 90 MB of weights
+    from qi_coach.nlu.sentence_encoder import shared_encoder  # noqa: PLC0415
+
+    return EmbeddingCache().encode(shared_encoder(), texts)
+
+
+def load_content(engine: Engine, root: Path = CONTENT_DIR, *, force: bool = False,
+                 embed: Embed = embed_situations) -> LoadReport:
     """Validate the content under ``root`` and make it the content the database serves.
 
     Args:
         engine: the database to load into.
         root: the content folder (``knowledge/content`` by default).
         force: rewrite even when this exact content was the last one loaded.
+        embed: turns situation texts into unit vectors (the classifier's encoder by default).
 
     Returns:
         What was loaded, and whether anything changed.
@@ -67,7 +83,7 @@ def load_content(engine: Engine, root: Path = CONTENT_DIR, *, force: bool = Fals
             models.Base.metadata.create_all(conn, tables=models.CURATED_TABLES)
         for table in models.CURATED_TABLES:
             conn.execute(delete(table))
-        _insert(conn, content)
+        _insert(conn, content, embed)
         conn.execute(
             insert(models.ContentLoad).values(content_hash=content_hash, counts=content.counts())
         )
@@ -79,7 +95,7 @@ def _rows(conn: Connection, model: type, rows: list[dict]) -> None:
         conn.execute(insert(model), rows)
 
 
-def _insert(conn: Connection, content: Content) -> None:
+def _insert(conn: Connection, content: Content, embed: Embed) -> None:
     _rows(conn, models.Source, [
         {"id": s.id, "kind": s.kind.value, "title": s.title, "authors": s.authors, "year": s.year,
          "publisher": s.publisher, "file": s.file, "cite_as": s.cite_as, "details": s.details,
@@ -114,6 +130,14 @@ def _insert(conn: Connection, content: Content) -> None:
     ])
     _rows(conn, models.StrategyLevel, [
         {"strategy_id": s.id, "level": level.value} for s in content.strategies for level in set(s.levels)
+    ])
+    situations = [(s.id, fits, i, text) for s in content.strategies
+                  for fits, texts in ((True, s.situations.fits), (False, s.situations.does_not_fit))
+                  for i, text in enumerate(texts)]
+    vectors = np.asarray(embed([text for *_, text in situations]), dtype=np.float32)
+    _rows(conn, models.StrategySituation, [
+        {"strategy_id": sid, "fits": fits, "position": i, "text": text, "vector": vector.tobytes()}
+        for (sid, fits, i, text), vector in zip(situations, vectors, strict=True)
     ])
     _rows(conn, models.Tool, [
         {"id": t.id, "name": t.name, "category": t.category.value, "what_it_is": t.what_it_is,

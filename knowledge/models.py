@@ -14,11 +14,13 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
 )
@@ -95,6 +97,19 @@ class StrategyLevel(Base):
     __tablename__ = "strategy_levels"
     strategy_id = Column(ForeignKey("strategies.id"), primary_key=True)
     level = Column(String(20), primary_key=True)
+
+
+class StrategySituation(Base):
+    """A circumstance a strategy fits (or does not), with its sentence vector: float32 bytes
+    from the encoder the classifier uses, computed once at load so ranking never embeds
+    content while a user waits."""
+
+    __tablename__ = "strategy_situations"
+    strategy_id = Column(ForeignKey("strategies.id"), primary_key=True)
+    fits = Column(Boolean, primary_key=True)
+    position = Column(Integer, primary_key=True)
+    text = Column(Text, nullable=False)
+    vector = Column(LargeBinary, nullable=False)
 
 
 class Tool(Base):
@@ -176,6 +191,7 @@ CURATED_TABLES = [
     StrategySource.__table__,
     StrategyTool.__table__,
     StrategyLevel.__table__,
+    StrategySituation.__table__,
     StrategyBarrier.__table__,
     BarrierSource.__table__,
     BarrierLevel.__table__,

@@ -14,6 +14,14 @@ The policy, in one place:
   (trial, then evaluation, then expert opinion), lower effort, then the id: the order is
   deterministic.
 - Strategies the user tried or has been shown are left out.
+- Situations: when we know what the person said, each strategy's situations (curated: the
+  circumstances it fits, and those it does not) are compared with each of their sentences by
+  the sentence encoder's cosine similarity. The closest fit, above ``SITUATION_FLOOR``, adds
+  ``SITUATION_WEIGHT`` times its margin to the score; a does-not-fit situation closer than
+  every fit takes its margin off. So among strategies for the same barriers, the one whose
+  circumstances match what the person described comes first, and the match (their sentence,
+  the situation) is kept so the reply can say why in their words. With nothing said, or a
+  strategy with no situations, the score is the barrier score alone.
 - Levels: strategies acting at the user's levels come first; when they are fewer than asked
   for, the best of the others top the answer up (``top_up``), else nothing else is offered.
 """
@@ -21,7 +29,9 @@ The policy, in one place:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from knowledge.schema import BARRIER_IDS, LEVEL_IDS, Evidence
 
@@ -29,9 +39,41 @@ STRENGTH_WEIGHT = {"primary": 1.0, "secondary": 0.5}
 EVIDENCE_RANK = {Evidence.trial.value: 0, Evidence.evaluation.value: 1, Evidence.expert_opinion.value: 2}
 EFFORT_RANK = {"low": 0, "medium": 1, "high": 2}
 
+#: Cosine similarity below which a sentence and a situation are only "about QI" in general:
+#: everything in this domain sits around 0.2-0.35 with everything else.
+SITUATION_FLOOR = 0.35
+#: How much a situation match counts against a barrier: a close match (0.65, a margin of
+#: 0.3) adds 0.6, more than the gap between a primary and a secondary link to a barrier read
+#: at 0.9 (0.45), so fitting what the person described outranks fitting the label better.
+SITUATION_WEIGHT = 2.0
+#: Similarity from which the reply quotes the person's sentence as the reason ("you said...").
+QUOTE_FROM = 0.5
+
 
 class RankingError(ValueError):
     """The ranking was asked something it cannot answer (unknown id or level, bad weight)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Situations:
+    """A strategy's curated situations with their unit-length sentence vectors (one row each)."""
+
+    fits: tuple[str, ...]
+    fit_vectors: np.ndarray
+    misfit_vectors: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Said:
+    """What the person said in this conversation (redacted), one sentence per row, with the
+    unit-length vector of each from the same sentence encoder."""
+
+    sentences: tuple[str, ...]
+    vectors: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.vectors.shape != (len(self.sentences), self.vectors.shape[-1]) or self.vectors.ndim != 2:
+            raise RankingError(f"{len(self.sentences)} sentences need as many vectors, got {self.vectors.shape}")
 
 
 @dataclass(frozen=True)
@@ -43,6 +85,23 @@ class Candidate:
     levels: frozenset[str]
     evidence: str
     effort: str
+    situations: Situations | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class SituationMatch:
+    """How a strategy's situations matched what the person said."""
+
+    sentence: str  # the person's sentence closest to one of the strategy's fits
+    situation: str  # that fit
+    similarity: float  # their cosine similarity
+    against: float  # the closest does-not-fit situation's similarity to any sentence
+    contribution: float  # what this added to (or took off) the score
+
+    @property
+    def quotable(self) -> bool:
+        """Close enough that the reply can say "you said ..." and be right."""
+        return self.similarity >= QUOTE_FROM and self.contribution > 0
 
 
 @dataclass(frozen=True)
@@ -52,6 +111,7 @@ class Ranked:
     candidate: Candidate
     score: float
     contributions: Mapping[str, float]  # barrier id -> weight x strength weight
+    situation: SituationMatch | None = None
 
 
 def checked_weights(weights: Mapping[str, float]) -> dict[str, float]:
@@ -81,7 +141,8 @@ def checked_levels(levels: Iterable[str] | None) -> set[str]:
 
 
 def rank(candidates: Iterable[Candidate], weights: Mapping[str, float], *, levels: Iterable[str] | None = None,
-         exclude: Iterable[str] = (), limit: int | None = 3, top_up: bool = False) -> list[Ranked]:
+         exclude: Iterable[str] = (), limit: int | None = 3, top_up: bool = False,
+         said: Said | None = None) -> list[Ranked]:
     """The best candidates for the user's barriers, best first.
 
     Args:
@@ -92,6 +153,7 @@ def rank(candidates: Iterable[Candidate], weights: Mapping[str, float], *, level
         limit: how many to return; None for all.
         top_up: when fewer than ``limit`` act at ``levels``, fill up from the other levels;
             otherwise only strategies at ``levels`` are returned.
+        said: what the person said; strategies whose situations match it move up.
 
     Raises:
         RankingError: an unknown barrier id or level, a weight outside [0, 1], a limit below 1.
@@ -101,7 +163,7 @@ def rank(candidates: Iterable[Candidate], weights: Mapping[str, float], *, level
     if limit is not None and limit < 1:
         raise RankingError("limit must be at least 1")
     excluded = set(exclude)
-    scored = [_score(c, wanted) for c in candidates if c.strategy_id not in excluded]
+    scored = [_score(c, wanted, said) for c in candidates if c.strategy_id not in excluded]
     ordered = sorted((r for r in scored if r.contributions), key=_order)
     if not at_levels:
         return ordered[:limit]
@@ -110,10 +172,28 @@ def rank(candidates: Iterable[Candidate], weights: Mapping[str, float], *, level
     return (first + rest)[:limit]
 
 
-def _score(candidate: Candidate, weights: Mapping[str, float]) -> Ranked:
+def _score(candidate: Candidate, weights: Mapping[str, float], said: Said | None) -> Ranked:
     contributions = {b: round(weights[b] * STRENGTH_WEIGHT[strength], 6)
                      for b, strength in candidate.links.items() if b in weights}
-    return Ranked(candidate, round(sum(contributions.values()), 6), contributions)
+    match = situation_match(candidate.situations, said) if contributions else None
+    score = sum(contributions.values()) + (match.contribution if match else 0.0)
+    return Ranked(candidate, round(score, 6), contributions, match)
+
+
+def situation_match(situations: Situations | None, said: Said | None) -> SituationMatch | None:
+    """How well what the person said matches a strategy's situations (``None`` if either is
+    missing): the closest (sentence, fit) pair, and the margin by which it clears
+    ``SITUATION_FLOOR``, less the margin by which a does-not-fit situation comes closer."""
+    if situations is None or said is None or not said.sentences or not situations.fits:
+        return None
+    fit = said.vectors @ situations.fit_vectors.T  # sentences x fits
+    sentence, situation = np.unravel_index(int(np.argmax(fit)), fit.shape)
+    best = float(fit[sentence, situation])
+    against = float((said.vectors @ situations.misfit_vectors.T).max()) if len(situations.misfit_vectors) else -1.0
+    gain = max(0.0, best - SITUATION_FLOOR)
+    loss = max(0.0, against - max(best, SITUATION_FLOOR))
+    return SituationMatch(said.sentences[sentence], situations.fits[situation], round(best, 4), round(against, 4),
+                          round(SITUATION_WEIGHT * (gain - loss), 6))
 
 
 def _order(ranked: Ranked) -> tuple:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
+import numpy as np
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection, Engine
 
@@ -44,6 +45,13 @@ _STRATEGY_TEXTS = (
            models.Strategy.why_it_works, models.Strategy.steps)
     .where(models.Strategy.id.in_(bindparam("ids", expanding=True)))
 )
+_SITUATIONS = (
+    select(models.StrategySituation.strategy_id, models.StrategySituation.fits, models.StrategySituation.text,
+           models.StrategySituation.vector)
+    .order_by(models.StrategySituation.strategy_id, models.StrategySituation.fits.desc(),
+              models.StrategySituation.position)
+)
+_LAST_LOAD = select(func.max(models.ContentLoad.id))
 _STRATEGY_TOOLS = (
     select(models.StrategyTool.strategy_id, models.Tool.id, models.Tool.name)
     .join(models.Tool, models.Tool.id == models.StrategyTool.tool_id)
@@ -126,10 +134,17 @@ class Recommendation:
     levels: tuple[str, ...]
     tools: tuple[ToolRef, ...]
     sources: tuple[SourceRef, ...]
+    situation: ranking.SituationMatch | None = None  # how it matched what the person said
 
     @property
     def evidence_label(self) -> str:
         return EVIDENCE_LABEL[self.evidence]
+
+    @property
+    def because_you_said(self) -> str | None:
+        """The person's own sentence this strategy fits, when the match is close enough to
+        say so ("you said ..."); else None."""
+        return self.situation.sentence if self.situation and self.situation.quotable else None
 
     @property
     def reason_text(self) -> str:
@@ -224,6 +239,7 @@ class KnowledgeStore:
 
     def __init__(self, engine: Engine | None = None):
         self._engine = engine
+        self._situations: tuple[int | None, dict[str, ranking.Situations]] = (None, {})
 
     @property
     def engine(self) -> Engine:
@@ -240,6 +256,7 @@ class KnowledgeStore:
         exclude: Iterable[str] = (),
         limit: int | None = 3,
         top_up: bool = False,
+        said: ranking.Said | None = None,
     ) -> list[Recommendation]:
         """Strategies for the user's barriers, best first, ranked by ``knowledge.ranking``
         (its docstring states the policy: scores, tie-breaks, levels and topping up).
@@ -253,6 +270,8 @@ class KnowledgeStore:
             limit: how many to return; ``None`` for all.
             top_up: fill up from other levels when fewer than ``limit`` act at ``levels``
                 (what the conversation and the plan do); otherwise only those at ``levels``.
+            said: what the person said (``qi_coach.coaching.said``): strategies whose
+                situations match it come first, and each answer keeps the match.
 
         Returns:
             Up to ``limit`` recommendations, each with the reasons it was chosen, its first
@@ -268,8 +287,11 @@ class KnowledgeStore:
                 return []
             with self.engine.connect() as conn:
                 candidates, names = self._candidates(conn, list(weights))
+                if said is not None:
+                    situations = self._situations_of(conn)
+                    candidates = [replace(c, situations=situations.get(c.strategy_id)) for c in candidates]
                 ranked = ranking.rank(candidates, weights, levels=levels, exclude=exclude, limit=limit,
-                                      top_up=top_up)
+                                      top_up=top_up, said=said)
                 ids = [r.candidate.strategy_id for r in ranked]
                 if not ids:
                     return []
@@ -298,6 +320,20 @@ class KnowledgeStore:
         candidates = [ranking.Candidate(sid, links[sid], frozenset(levels[sid]), *facts[sid]) for sid in links]
         return candidates, names
 
+    def _situations_of(self, conn: Connection) -> dict[str, ranking.Situations]:
+        """Every strategy's situations with their vectors, read once per content load (the
+        vectors are about 1 MB; the latest load's id is one indexed lookup per call)."""
+        load_id = conn.execute(_LAST_LOAD).scalar()
+        if self._situations[0] != load_id or load_id is None:
+            rows: dict[str, dict[bool, list]] = defaultdict(lambda: {True: [], False: []})
+            for row in conn.execute(_SITUATIONS):
+                rows[row.strategy_id][bool(row.fits)].append(row)
+            self._situations = (load_id, {
+                sid: ranking.Situations(tuple(r.text for r in sides[True]), _vectors(sides[True]),
+                                        _vectors(sides[False]))
+                for sid, sides in rows.items()})
+        return self._situations[1]
+
     @staticmethod
     def _recommendation(ranked: ranking.Ranked, text, weights: Mapping[str, float], names: Mapping[str, str],
                         tools: tuple[ToolRef, ...], sources: tuple[SourceRef, ...]) -> Recommendation:
@@ -309,6 +345,7 @@ class KnowledgeStore:
             first_step=text.steps[0], effort=c.effort, evidence=c.evidence, score=ranked.score,
             reasons=tuple(sorted(reasons, key=lambda r: (-r.contribution, r.barrier_id))),
             levels=tuple(sorted(c.levels, key=LEVEL_IDS.index)), tools=tools, sources=sources,
+            situation=ranked.situation,
         )
 
     # lookups -------------------------------------------------------------------------------
@@ -429,6 +466,11 @@ class KnowledgeStore:
                                     ("tools", models.Tool), ("sources", models.Source))
             }
 
+    def strategy_ids(self) -> list[str]:
+        """Every strategy served, by id."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(models.Strategy.id).order_by(models.Strategy.id)).scalars())
+
     def strategies_per_barrier(self) -> dict[str, dict[str, int]]:
         """For each barrier: how many strategies address it, as primary and as secondary."""
         out = {b: {"primary": 0, "secondary": 0} for b in BARRIER_IDS}
@@ -497,6 +539,12 @@ def _sources_statement(link: Any, owner_column: Any) -> Any:
         .where(owner_column.in_(bindparam("ids", expanding=True)))
         .order_by(owner_column, link.position)
     )
+
+
+def _vectors(rows: list) -> np.ndarray:
+    if not rows:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.vstack([np.frombuffer(r.vector, dtype=np.float32) for r in rows])
 
 
 def source_ref(src) -> SourceRef:

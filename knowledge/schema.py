@@ -129,6 +129,21 @@ class BarrierLink(BaseModel):
         extra = Extra.forbid
 
 
+SituationText = constr(strip_whitespace=True, min_length=20, max_length=200)
+
+
+class Situations(BaseModel):
+    """Where a strategy helps and where it does not, each one situation as staff would describe
+    it. ``knowledge.ranking`` matches what the person said against these, so a strategy for
+    the right barrier that fits their circumstances comes before one that merely shares it."""
+
+    fits: conlist(SituationText, min_items=3, max_items=12)
+    does_not_fit: conlist(SituationText, min_items=1, max_items=4)
+
+    class Config:
+        extra = Extra.forbid
+
+
 class Strategy(Item):
     title: Text
     summary: Text
@@ -142,6 +157,7 @@ class Strategy(Item):
     evidence: Evidence
     sources: conlist(Identifier, min_items=1)
     aliases: list[Text] = []
+    situations: Situations
 
 
 class Tool(Item):

@@ -11,6 +11,7 @@ All problems are collected (not just the first), and ``ContentError`` carries th
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -300,6 +301,7 @@ def cross_check(content: Content) -> list[Problem]:
             if n > 1:
                 problems.append(Problem(where("strategies", s.id), f"barrier '{barrier}' is linked {n} times",
                                         f"strategy '{s.id}'", "barriers"))
+    problems.extend(_situations(content))
     for t in content.tools:
         refs("tools", t.id, "related_strategies", t.related_strategies, strategy_ids, "strategy")
         refs("tools", t.id, "sources", t.sources, sources, "source")
@@ -324,6 +326,30 @@ def cross_check(content: Content) -> list[Problem]:
     problems.extend(_entity_names(content))
     problems.extend(_coverage_policy(content))
     return problems
+
+
+def _situations(content: Content) -> list[Problem]:
+    """A situation belongs to one strategy, on one side: the same words both fitting and not
+    fitting, or fitting two strategies, would make the ranking's match mean nothing."""
+    problems: list[Problem] = []
+    owner: dict[str, str] = {}
+    for s in content.strategies:
+        fits = {_plain(text) for text in s.situations.fits}
+        for i, text in enumerate(s.situations.does_not_fit):
+            if _plain(text) in fits:
+                problems.append(Problem(content.file_of("strategies", s.id), "a situation both fits and does not fit",
+                                        f"strategy '{s.id}'", f"situations.does_not_fit[{i}]"))
+        for i, text in enumerate(s.situations.fits):
+            first = owner.setdefault(_plain(text), s.id)
+            if first != s.id:
+                problems.append(Problem(content.file_of("strategies", s.id),
+                                        f"this situation is already one that strategy '{first}' fits",
+                                        f"strategy '{s.id}'", f"situations.fits[{i}]"))
+    return problems
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
 def _entity_names(content: Content) -> list[Problem]:

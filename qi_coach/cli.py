@@ -90,13 +90,19 @@ def _barrier_arg(text: str) -> tuple[str, float]:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    recs = _loaded_store().recommend(dict(args.barriers), levels=args.level, exclude=args.exclude, limit=args.limit)
+    from qi_coach.coaching.said import heard, you_said  # noqa: PLC0415 - loads the sentence encoder
+
+    said = heard([args.said]) if args.said else None
+    recs = _loaded_store().recommend(dict(args.barriers), levels=args.level, exclude=args.exclude, limit=args.limit,
+                                     said=said)
     if not recs:
         print("No strategy fits those barriers with these filters.")
         return 1
     for i, rec in enumerate(recs, 1):
         print(f"{i}. {rec.title}  [score {rec.score:.2f}; {rec.reason_text}]")
         print(textwrap.indent(textwrap.fill(rec.summary, 88), "   "))
+        if rec.because_you_said:
+            print(f"   Why this for you: {you_said(rec.because_you_said)}")
         print(f"   First step: {rec.first_step}")
         if rec.tools:
             print("   Tools: " + ", ".join(t.name for t in rec.tools))
@@ -127,13 +133,18 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from qi_coach.classify import NoModel, resolve_model
+    from qi_coach.evaluation import advice
     from qi_coach.evaluation.corpus import CorpusError
     from qi_coach.evaluation.harness import main
 
     try:
+        if args.advice_only:
+            advice.run(resolve_model(args.model), Path(args.out))
+            return 0
         return main(args.folds, args.repeats, args.limit, args.skip_cv, Path(args.out),
                     Path(args.model) if args.model else None, compare=not args.no_compare, rasa_cv=args.rasa_cv)
-    except CorpusError as exc:
+    except (CorpusError, NoModel) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
@@ -194,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--level", action="append", help="front_line, middle_manager or senior_leader")
     rec.add_argument("--exclude", action="append", default=[], help="strategy id already tried")
     rec.add_argument("--limit", type=int, default=3)
+    rec.add_argument("--said", help="what the person said, in their words: strategies that fit it come first")
     rec.set_defaults(func=cmd_recommend)
 
     classify = commands.add_parser(
@@ -204,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--with-intent", action="store_true", help="also give each line's intent")
     classify.set_defaults(func=cmd_classify)
 
-    evaluate = commands.add_parser("eval", help="evaluate barrier classification (writes reports/eval/)")
+    evaluate = commands.add_parser("eval", help="evaluate barrier classification and the advice (writes reports/eval/)")
     evaluate.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     evaluate.add_argument("--repeats", type=int, default=1, help="with --rasa-cv: repeats of the folds")
     evaluate.add_argument("--limit", type=int, help="with --rasa-cv: a random sample of the synthetic data")
@@ -216,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="also cross-validate the synthetic data with rasa train nlu per fold (slow)")
     evaluate.add_argument("--no-compare", action="store_true",
                           help="score only the configuration config.yml keeps, not the alternatives (faster)")
+    evaluate.add_argument("--advice-only", action="store_true",
+                          help="only the advice evaluation: do the first three strategies hold an expert's first choice")
     evaluate.set_defaults(func=cmd_eval)
 
     spacy_cmd = commands.add_parser("spacy", help="the project's own spaCy pipeline")

@@ -13,7 +13,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from knowledge.ranking import Said
 from knowledge.repository import KnowledgeStore, Recommendation
+from qi_coach.coaching.said import you_said
 from qi_coach.coaching.triage import missing_levels
 from qi_coach.readings import BarrierReading
 
@@ -25,17 +27,19 @@ STAGE_NAMES = {"planning": "planning", "testing": "testing changes", "spreading"
 
 def build_plan(store: KnowledgeStore, barriers: Sequence[BarrierReading], *, levels: Iterable[str] = (),
                stage: str | None = None, aim: str | None = None, stuck_for: str | None = None,
-               tried_text: str | None = None, tried_ids: Iterable[str] = ()) -> dict[str, Any]:
+               tried_text: str | None = None, tried_ids: Iterable[str] = (),
+               said: Said | None = None) -> dict[str, Any]:
     """A plan for the first of ``barriers`` (most pressing first; at most three): up to three
-    strategies each, ranked as the conversation ranks them (the reading's weight, the user's
-    levels first and topped up from the others), never one already tried or already in the plan."""
+    strategies each, ranked as the conversation ranks them (the reading's weight, what the
+    person said, the user's levels first and topped up from the others), never one already
+    tried or already in the plan."""
     levels = list(levels)
     used = set(tried_ids)
     sections = []
     for reading in barriers[:MAX_BARRIERS]:
         barrier = store.get_barrier(reading.id)
         recs = store.recommend({reading.id: reading.weight}, levels=levels, exclude=used,
-                               limit=STRATEGIES_PER_BARRIER, top_up=True)
+                               limit=STRATEGIES_PER_BARRIER, top_up=True, said=said)
         used.update(r.strategy_id for r in recs)
         sections.append({
             "barrier": barrier.id, "name": barrier.name, "in_short": barrier.in_short,
@@ -58,6 +62,7 @@ def build_plan(store: KnowledgeStore, barriers: Sequence[BarrierReading], *, lev
 def _strategy(rec: Recommendation) -> dict[str, Any]:
     return {
         "id": rec.strategy_id, "title": rec.title, "first_step": rec.first_step,
+        "because_you_said": rec.because_you_said,
         "tool": rec.tools[0].name if rec.tools else None,
         "evidence": rec.evidence_label,
         "sources": [{"id": s.id, "label": s.short} for s in rec.sources],
@@ -82,7 +87,9 @@ def plan_markdown(plan: dict[str, Any]) -> str:
         for strategy in section["strategies"]:
             sources = "; ".join(f"[{s['label']}](sources#{s['id']})" for s in strategy["sources"])
             tool = f" *Tool:* {strategy['tool']}." if strategy.get("tool") else ""
-            lines.append(f"- **{strategy['title']}**: {strategy['first_step']}{tool} "
+            why = f" *Why this for you:* {you_said(strategy['because_you_said'])}" if strategy.get(
+                "because_you_said") else ""
+            lines.append(f"- **{strategy['title']}**: {strategy['first_step']}{tool}{why} "
                          f"*Evidence:* {strategy['evidence']}; {sources}")
     if plan.get("level_asks"):
         lines.append("## Who else to bring in")

@@ -9,7 +9,9 @@
 4. On every split, the configurations in ``RECIPES`` (refitted on the shipped model's features,
    see ``featurised.py``) and two baselines (``baselines.py``), so the report shows why the
    configuration kept in ``config.yml`` was kept.
-5. ``reports/eval/``: ``summary.md``, ``metrics.json``, ``per_barrier_f1.png`` (real against
+5. The advice evaluation (``advice.py``): whether the first three strategies hold what a QI
+   expert would do first, barrier-only against situation-aware ranking (``advice.md``).
+6. ``reports/eval/``: ``summary.md``, ``metrics.json``, ``per_barrier_f1.png`` (real against
    synthetic), ``confusion.png`` and ``errors.md`` (real-language test set), and the labellers'
    agreement when ``tests/eval/agreement/`` holds two labellings.
 
@@ -326,6 +328,7 @@ def main(folds: int = 5, repeats: int = 1, limit: int | None = None, skip_cv: bo
          out: Path = PROJECT_ROOT / "reports" / "eval", model: Path | None = None, compare: bool = True,
          rasa_cv: bool = False) -> int:
     from qi_coach.classify import resolve_model
+    from qi_coach.evaluation import advice
     from qi_coach.evaluation.agreement import agreement_figures
 
     started = time.monotonic()
@@ -376,6 +379,7 @@ def main(folds: int = 5, repeats: int = 1, limit: int | None = None, skip_cv: bo
                        for name, report in fits.items()}
     results["kept"] = kept_recipe(all_recipes)
     results["agreement"] = agreement_figures()
+    results["advice"] = advice.run(shipped, out, say)
     results["seconds"] = round(time.monotonic() - started)
     write_report(results, runs, out)
     say(f"Report written to {out}/summary.md in {results['seconds']} s")

@@ -96,6 +96,15 @@ def write_report(results: dict, runs: dict, out: Path) -> None:
             ia = section["intent_accuracy"]
             parts += [f"Intent accuracy: {ia['all']:.3f} overall, {ia['conversational']:.3f} on the "
                       f"conversational intents (n={ia['n']}).", ""]
+    if results.get("advice"):
+        test = results["advice"]["test"]
+        parts += ["## Advice (details in `advice.md`)", "",
+                  "Expert's first choice in the top three / nDCG@3, test situations:", ""]
+        parts += [f"- {reading} barriers: barrier-only {test[reading]['barrier_only']['first_choice_in_top3']:.1%} / "
+                  f"{test[reading]['barrier_only']['ndcg_at_3']:.3f}, situation-aware "
+                  f"{test[reading]['situation_aware']['first_choice_in_top3']:.1%} / "
+                  f"{test[reading]['situation_aware']['ndcg_at_3']:.3f}" for reading in ("classifier", "perfect")]
+        parts.append("")
     parts += _agreement(results.get("agreement") or {})
     parts += _fits(results.get("fits") or {})
     parts += ["Files: `per_barrier_f1.png` (real-language against synthetic, per barrier), `confusion.png` and "

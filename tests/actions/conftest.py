@@ -56,11 +56,14 @@ class Outcome:
 
 
 def run_action(action, *, text: str = "", intent: str | None = None, entities: list[dict] | None = None,
-               parse: dict | None = None, slots: dict | None = None, sender: str = "test-user") -> Outcome:
-    """Run one action as the action server would, after a user message."""
+               parse: dict | None = None, slots: dict | None = None, sender: str = "test-user",
+               said: list[str] = ()) -> Outcome:
+    """Run one action as the action server would, after a user message; ``said`` is what the
+    user typed earlier in the conversation (the tracker's user events)."""
     latest = {"text": text, "intent": {"name": intent, "confidence": 1.0} if intent else {},
               "entities": entities or [], **(parse or {})}
-    tracker = Tracker(sender, {"awaiting": "nothing", **(slots or {})}, latest, [], False, None, {},
+    events = [{"event": "user", "text": t} for t in [*said, text] if t]
+    tracker = Tracker(sender, {"awaiting": "nothing", **(slots or {})}, latest, events, False, None, {},
                       "action_listen")
     dispatcher = CollectingDispatcher()
     events = action.run(dispatcher, tracker, {})

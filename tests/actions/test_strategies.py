@@ -115,3 +115,30 @@ def test_a_barrier_the_user_picked_counts_fully_not_with_an_old_classifier_confi
     as_picked = [r.strategy_id for r in store.recommend({"time_pressure": 1.0, "process_burden": 0.7})]
     as_heard = [r.strategy_id for r in store.recommend({"time_pressure": 0.2, "process_burden": 0.7})]
     assert as_picked != as_heard and out.slot("last_strategies") == as_picked
+
+
+RETIRING = ["Our sepsis screening project is stalling.",
+            "The two consultants who pushed it for years are both retiring in the spring and nobody else "
+            "really knows how the audit works.",
+            "/affirm"]
+TURNOVER = {"barriers_confirmed": [{"id": "staff_turnover", "confidence": 0.8, "origin": "classifier"},
+                                   {"id": "clinical_resistance", "confidence": 0.6, "origin": "classifier"}]}
+
+
+def test_what_the_person_said_moves_the_strategy_for_their_situation_first_and_says_why(store):
+    blind = run_action(ActionSuggestStrategies(store), intent="affirm", slots=TURNOVER)
+    heard = run_action(ActionSuggestStrategies(store), intent="affirm", slots=TURNOVER, said=RETIRING)
+    first = heard.slot("last_strategies")[0]
+    assert first in {"succession_for_champion", "shared_leadership_succession"}
+    assert heard.slot("last_strategies") != blind.slot("last_strategies")
+    card = cards(heard)[0]
+    assert "*Why this for you:* you said \u201cThe two consultants who pushed it for years are both retiring" in card
+    assert "Why this for you" not in blind.text
+
+
+def test_the_reason_quotes_what_was_said_without_identifying_details(store):
+    said = ["The consultant who led it, reachable on 07700 900123, is retiring next month and nobody "
+            "has been lined up to take over the project."]
+    out = run_action(ActionSuggestStrategies(store), intent="affirm", slots=TURNOVER, said=said)
+    assert "07700" not in out.text
+    assert "[phone number]" in out.text

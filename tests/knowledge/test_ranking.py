@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from knowledge.ranking import Candidate, RankingError, rank
+from knowledge.ranking import SITUATION_FLOOR, SITUATION_WEIGHT, Candidate, RankingError, Said, Situations, rank
 
 
 def candidate(sid: str, links: dict[str, str], levels=("front_line",), evidence="evaluation", effort="medium"):
@@ -67,3 +68,75 @@ def test_excluded_strategies_and_barriers_of_no_weight_count_for_nothing():
 def test_bad_arguments_are_refused_with_a_clear_message(weights, levels, limit, message):
     with pytest.raises(RankingError, match=message):
         rank([], weights, levels=levels, limit=limit)
+
+
+# --- situations: what the person said, against what each strategy fits ------------------------
+
+def unit(*values: float) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def situated(sid: str, links: dict[str, str], fits: list[np.ndarray], misfits: list[np.ndarray] = ()):
+    texts = tuple(f"{sid} fit {i}" for i in range(len(fits)))
+    vectors = Situations(texts, np.vstack(fits), np.vstack(misfits) if len(misfits) else np.zeros((0, 3), np.float32))
+    return Candidate(sid, links, frozenset({"front_line"}), "evaluation", "medium", vectors)
+
+
+RETIRING, ROTA, DATA = unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)
+
+
+def said(*pairs: tuple[str, np.ndarray]) -> Said:
+    return Said(tuple(text for text, _ in pairs), np.vstack([vector for _, vector in pairs]))
+
+
+def test_a_strategy_that_fits_what_was_said_outranks_one_that_only_fits_the_label_better():
+    general = situated("general", {"staff_turnover": "primary", "clinical_resistance": "primary"}, [ROTA])
+    succession = situated("succession", {"staff_turnover": "primary"}, [RETIRING])
+    weights = {"staff_turnover": 0.9, "clinical_resistance": 0.6}
+    assert order(rank([general, succession], weights)) == ["general", "succession"]  # barrier-only
+    heard = said(("The two consultants who backed it retire in March.", unit(0.95, 0.1, 0.05)))
+    ranked = rank([general, succession], weights, said=heard)
+    assert order(ranked) == ["succession", "general"]
+    match = ranked[0].situation
+    assert match.sentence == "The two consultants who backed it retire in March."
+    assert match.situation == "succession fit 0"
+    assert match.quotable
+    assert ranked[0].score == pytest.approx(0.9 + SITUATION_WEIGHT * (match.similarity - SITUATION_FLOOR), abs=1e-4)
+
+
+def test_a_closer_does_not_fit_situation_takes_the_strategy_down():
+    plain = situated("plain", {"time_pressure": "primary"}, [unit(1, 1, 0)])
+    misfit = situated("misfit", {"time_pressure": "primary"}, [unit(1, 1, 0)], misfits=[ROTA])
+    heard = said(("We already have protected sessions but they get cancelled.", unit(0.3, 1, 0)))
+    ranked = rank([misfit, plain], {"time_pressure": 1.0}, said=heard)
+    assert order(ranked) == ["plain", "misfit"]
+    assert ranked[1].situation.contribution < ranked[0].situation.contribution
+    assert ranked[1].situation.against > ranked[1].situation.similarity
+
+
+def test_only_the_barriers_choose_the_candidates_and_a_faint_match_adds_nothing():
+    other = situated("other", {"resources": "primary"}, [RETIRING])
+    faint = situated("faint", {"time_pressure": "primary"}, [DATA])
+    heard = said(("The consultants are retiring.", RETIRING))
+    ranked = rank([other, faint], {"time_pressure": 0.8}, said=heard)
+    assert order(ranked) == ["faint"]  # a perfect situation match cannot bring in an unrelated barrier
+    assert ranked[0].situation.contribution == 0.0
+    assert not ranked[0].situation.quotable
+    assert ranked[0].score == pytest.approx(0.8)
+
+
+def test_without_what_was_said_or_without_situations_the_order_is_the_barrier_order():
+    a = situated("a", {"time_pressure": "primary"}, [RETIRING])
+    b = candidate("b", {"time_pressure": "primary", "resources": "secondary"})
+    weights = {"time_pressure": 0.7, "resources": 0.5}
+    heard = said(("The consultants are retiring.", RETIRING))
+    assert order(rank([a, b], weights)) == ["b", "a"]
+    ranked = rank([a, b], weights, said=heard)
+    assert order(ranked) == ["a", "b"]
+    assert ranked[1].situation is None  # b has no situations: its barrier score stands
+
+
+def test_what_was_said_must_have_one_vector_per_sentence():
+    with pytest.raises(RankingError):
+        Said(("one", "two"), np.vstack([RETIRING]))

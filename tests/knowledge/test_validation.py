@@ -60,6 +60,15 @@ def _level_without_strategy(data):
     staff["levels"].append("senior_leader")
 
 
+def _situation_on_both_sides(data):
+    situations = first(data, "strategies")["situations"]
+    situations["does_not_fit"].append(situations["fits"][0].upper())
+
+
+def _situation_of_another_strategy(data):
+    data["strategies"][1]["situations"]["fits"].append(data["strategies"][0]["situations"]["fits"][0])
+
+
 def _drop_level_guide(data):
     data["levels"] = [g for g in data["levels"] if g["id"] != "senior_leader"]
 
@@ -98,6 +107,20 @@ CASES = [
      [f"{CE}: strategy 'attractor_pattern', field 'sumary': unknown field"]),
     ("too many steps", "strategies/clinical_engagement.yml", _set("strategies", "steps", ["Do a thing."] * 7),
      [f"{CE}: strategy 'attractor_pattern', field 'steps': ensure this value has at most 6 items"]),
+    ("situations missing", "strategies/clinical_engagement.yml", _delete("strategies", "situations"),
+     [f"{CE}: strategy 'attractor_pattern', field 'situations': field required"]),
+    ("too few situations", "strategies/clinical_engagement.yml",
+     _set("strategies", "situations", {"fits": ["Only one situation is given here."], "does_not_fit": []}),
+     [f"{CE}: strategy 'attractor_pattern', field 'situations.fits': ensure this value has at least 3 items",
+      "field 'situations.does_not_fit': ensure this value has at least 1 items"]),
+    ("situation too short", "strategies/clinical_engagement.yml",
+     _set("strategies", "situations", {"fits": ["No time.", "No time at all.", "No time at all, ever."],
+                                       "does_not_fit": ["Plenty of time but no interest in it."]}),
+     [f"{CE}: strategy 'attractor_pattern', field 'situations.fits[0]': ensure this value has at least 20"]),
+    ("situation fits and does not", "strategies/clinical_engagement.yml", _situation_on_both_sides,
+     [f"{CE}: strategy 'attractor_pattern', field 'situations.does_not_fit[", "both fits and does not fit"]),
+    ("situation of two strategies", "strategies/clinical_engagement.yml", _situation_of_another_strategy,
+     ["field 'situations.fits[", "is already one that strategy 'attractor_pattern' fits"]),
     ("taxonomy barrier missing", "barriers.yml", _remove_barrier,
      ["knowledge/content/barriers.yml: taxonomy barrier 'process_burden' has no entry"]),
     ("barrier outside the taxonomy", "barriers.yml", _unknown_barrier,
