@@ -42,11 +42,21 @@ def slot_list(tracker: Tracker, slot: str) -> list:
     return list(value) if isinstance(value, list) else []
 
 
+#: Messages that ask for something rather than say how things are: not matched against situations.
+NOT_DESCRIPTIONS = frozenset({
+    "greet", "goodbye", "thank", "ask_capabilities", "ask_human", "ask_tool", "ask_more", "feedback_useful",
+    "feedback_not_useful", "out_of_scope", "start_triage", "skip_question", "previous_question", "cancel",
+    "show_plan", "strategy_details", "unreadable_input",
+})
+
+
 def said_so_far(tracker: Tracker) -> list[str]:
-    """Everything the person typed in this conversation, oldest first: the ranking matches it
-    against each strategy's situations (``qi_coach.coaching.said`` redacts and splits it)."""
+    """What the person typed in this conversation about their situation, oldest first: the
+    ranking matches it against each strategy's situations (``qi_coach.coaching.said`` redacts
+    and splits it). Questions, thanks and navigation are left out."""
     return [e["text"] for e in tracker.events
-            if e.get("event") == "user" and isinstance(e.get("text"), str) and e["text"].strip()]
+            if e.get("event") == "user" and isinstance(e.get("text"), str) and e["text"].strip()
+            and ((e.get("parse_data") or {}).get("intent") or {}).get("name") not in NOT_DESCRIPTIONS]
 
 
 def latest_intent(tracker: Tracker) -> str | None:

@@ -50,9 +50,11 @@ def confirm_buttons() -> list[dict]:
     return [button("Yes, that's it", "affirm"), button("Not quite", "deny")]
 
 
-def strategy_card(index: int, rec: Recommendation) -> str:
+def strategy_card(index: int, rec: Recommendation, quote: bool = True) -> str:
+    """One suggestion; ``quote=False`` leaves out "why this for you" (a sentence already quoted
+    for an earlier card in the same reply)."""
     tool = f"\n*Tool:* {rec.tools[0].name}" if rec.tools else ""
-    fits = f"*Why this for you:* {you_said(rec.because_you_said)}\n" if rec.because_you_said else ""
+    fits = f"*Why this for you:* {you_said(rec.because_you_said)}\n" if quote and rec.because_you_said else ""
     return (
         f"**{index}. {rec.title}**\n"
         f"{rec.summary}\n"

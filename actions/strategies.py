@@ -51,8 +51,10 @@ class ActionSuggestStrategies(CoachAction):
 
         opening = "Here are more options" if shown else "Here are strategies that fit"
         dispatcher.utter_message(text=f"{opening} for **{render.join_words(names)}**:")
+        quoted: set[str] = set()
         for i, rec in enumerate(recs, 1):
-            dispatcher.utter_message(text=render.strategy_card(i, rec))
+            dispatcher.utter_message(text=render.strategy_card(i, rec, quote=rec.because_you_said not in quoted))
+            quoted.add(rec.because_you_said or "")
         first = recs[0]
         buttons = [render.button(f"More on {i}", "strategy_details", strategy=r.strategy_id)
                    for i, r in enumerate(recs, 1)]

@@ -14,14 +14,16 @@ The policy, in one place:
   (trial, then evaluation, then expert opinion), lower effort, then the id: the order is
   deterministic.
 - Strategies the user tried or has been shown are left out.
-- Situations: when we know what the person said, each strategy's situations (curated: the
-  circumstances it fits, and those it does not) are compared with each of their sentences by
-  the sentence encoder's cosine similarity. The closest fit, above ``SITUATION_FLOOR``, adds
-  ``SITUATION_WEIGHT`` times its margin to the score; a does-not-fit situation closer than
-  every fit takes its margin off. So among strategies for the same barriers, the one whose
-  circumstances match what the person described comes first, and the match (their sentence,
-  the situation) is kept so the reply can say why in their words. With nothing said, or a
-  strategy with no situations, the score is the barrier score alone.
+- Situations: when we know what the person said, it is compared with each strategy's curated
+  situations by cosine similarity of the classifier's sentence vectors, two ways that count
+  equally: the gist (the mean of their sentences' vectors against the mean of the strategy's
+  fits), so the whole story counts, and the closest pair (one sentence of theirs, one fit), so
+  one telling detail ("the consultants are retiring") is not averaged away. That fit, above
+  ``SITUATION_FLOOR``, adds ``SITUATION_WEIGHT`` times its margin to the score; the strategy's
+  does-not-fit situations, measured the same way, take off the margin by which they come
+  closer. So among strategies for the same barriers, the one whose circumstances match what the
+  person described comes first, and the closest pair, when close enough (``QUOTE_FROM``), is the
+  reason the reply gives in their own words. With nothing said, the score is the barrier score.
 - Levels: strategies acting at the user's levels come first; when they are fewer than asked
   for, the best of the others top the answer up (``top_up``), else nothing else is offered.
 """
@@ -39,19 +41,32 @@ STRENGTH_WEIGHT = {"primary": 1.0, "secondary": 0.5}
 EVIDENCE_RANK = {Evidence.trial.value: 0, Evidence.evaluation.value: 1, Evidence.expert_opinion.value: 2}
 EFFORT_RANK = {"low": 0, "medium": 1, "high": 2}
 
-#: Cosine similarity below which a sentence and a situation are only "about QI" in general:
-#: everything in this domain sits around 0.2-0.35 with everything else.
-SITUATION_FLOOR = 0.35
-#: How much a situation match counts against a barrier: a close match (0.65, a margin of
-#: 0.3) adds 0.6, more than the gap between a primary and a secondary link to a barrier read
-#: at 0.9 (0.45), so fitting what the person described outranks fitting the label better.
+#: Similarity below which what was said and a strategy's situations share no more than being
+#: about QI at all (unrelated sentences in this domain sit around 0.2-0.35).
+SITUATION_FLOOR = 0.3
+#: How much fitting the situation counts against fitting the barriers. The fit of a description
+#: to the strategies for its barriers spreads over about 0.3 to 0.6; across that spread the
+#: situation can add 0.6, more than the gap between a primary and a secondary link to a barrier
+#: read at 0.9 (0.45): fitting what the person described outranks fitting the label better.
 SITUATION_WEIGHT = 2.0
-#: Similarity from which the reply quotes the person's sentence as the reason ("you said...").
-QUOTE_FROM = 0.5
+#: A sentence of theirs and one situation this close (cosine) are close enough to quote
+#: ("you said ...") as the reason; looser pairs are often about the same topic, not the same
+#: circumstance. Sentences shorter than ``QUOTE_MIN_WORDS`` are not quoted.
+QUOTE_FROM = 0.6
+QUOTE_MIN_WORDS = 6
 
 
 class RankingError(ValueError):
     """The ranking was asked something it cannot answer (unknown id or level, bad weight)."""
+
+
+def gist(vectors: np.ndarray) -> np.ndarray | None:
+    """The unit-length mean of unit vectors (one row each): what they say as a whole."""
+    if len(vectors) == 0:
+        return None
+    mean = vectors.mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    return mean / norm if norm > 0 else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +76,12 @@ class Situations:
     fits: tuple[str, ...]
     fit_vectors: np.ndarray
     misfit_vectors: np.ndarray
+    fit_gist: np.ndarray | None = field(init=False, repr=False)
+    misfit_gist: np.ndarray | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fit_gist", gist(self.fit_vectors))
+        object.__setattr__(self, "misfit_gist", gist(self.misfit_vectors))
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,10 +91,12 @@ class Said:
 
     sentences: tuple[str, ...]
     vectors: np.ndarray
+    gist: np.ndarray | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.vectors.shape != (len(self.sentences), self.vectors.shape[-1]) or self.vectors.ndim != 2:
+        if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.sentences):
             raise RankingError(f"{len(self.sentences)} sentences need as many vectors, got {self.vectors.shape}")
+        object.__setattr__(self, "gist", gist(self.vectors))
 
 
 @dataclass(frozen=True)
@@ -92,16 +115,18 @@ class Candidate:
 class SituationMatch:
     """How a strategy's situations matched what the person said."""
 
+    fit: float  # half the gists' similarity, half the closest pair's: what was said, the fits
+    against: float  # the same with its does-not-fits (-1 when it has none)
+    contribution: float  # what this added to (or took off) the score
     sentence: str  # the person's sentence closest to one of the strategy's fits
     situation: str  # that fit
     similarity: float  # their cosine similarity
-    against: float  # the closest does-not-fit situation's similarity to any sentence
-    contribution: float  # what this added to (or took off) the score
 
     @property
     def quotable(self) -> bool:
         """Close enough that the reply can say "you said ..." and be right."""
-        return self.similarity >= QUOTE_FROM and self.contribution > 0
+        return (self.contribution > 0 and self.similarity >= QUOTE_FROM
+                and len(self.sentence.split()) >= QUOTE_MIN_WORDS)
 
 
 @dataclass(frozen=True)
@@ -182,18 +207,20 @@ def _score(candidate: Candidate, weights: Mapping[str, float], said: Said | None
 
 def situation_match(situations: Situations | None, said: Said | None) -> SituationMatch | None:
     """How well what the person said matches a strategy's situations (``None`` if either is
-    missing): the closest (sentence, fit) pair, and the margin by which it clears
-    ``SITUATION_FLOOR``, less the margin by which a does-not-fit situation comes closer."""
-    if situations is None or said is None or not said.sentences or not situations.fits:
+    missing): the fit, the misfit, what they add, and the closest (sentence, fit) pair."""
+    if situations is None or said is None or said.gist is None or situations.fit_gist is None:
         return None
-    fit = said.vectors @ situations.fit_vectors.T  # sentences x fits
-    sentence, situation = np.unravel_index(int(np.argmax(fit)), fit.shape)
-    best = float(fit[sentence, situation])
-    against = float((said.vectors @ situations.misfit_vectors.T).max()) if len(situations.misfit_vectors) else -1.0
-    gain = max(0.0, best - SITUATION_FLOOR)
-    loss = max(0.0, against - max(best, SITUATION_FLOOR))
-    return SituationMatch(said.sentences[sentence], situations.fits[situation], round(best, 4), round(against, 4),
-                          round(SITUATION_WEIGHT * (gain - loss), 6))
+    pairs = said.vectors @ situations.fit_vectors.T  # sentences x fits
+    sentence, situation = np.unravel_index(int(np.argmax(pairs)), pairs.shape)
+    closest = float(pairs[sentence, situation])
+    fit = (float(said.gist @ situations.fit_gist) + closest) / 2
+    against = -1.0
+    if situations.misfit_gist is not None:
+        against = (float(said.gist @ situations.misfit_gist) + float((said.vectors @ situations.misfit_vectors.T).max())) / 2
+    gain = max(0.0, fit - SITUATION_FLOOR)
+    loss = max(0.0, against - max(fit, SITUATION_FLOOR))
+    return SituationMatch(round(fit, 4), round(against, 4), round(SITUATION_WEIGHT * (gain - loss), 6),
+                          said.sentences[sentence], situations.fits[situation], round(closest, 4))
 
 
 def _order(ranked: Ranked) -> tuple:

@@ -80,6 +80,7 @@ def plan_markdown(plan: dict[str, Any]) -> str:
     if plan.get("stuck_for"):
         facts.append(f"**Stuck for:** {plan['stuck_for']}")
     lines += facts
+    quoted: set[str] = set()  # each of their sentences is given as a reason once
     for n, section in enumerate(plan.get("barriers") or [], 1):
         lines.append(f"## {n}. {section['name']}")
         if not section["strategies"]:
@@ -87,8 +88,9 @@ def plan_markdown(plan: dict[str, Any]) -> str:
         for strategy in section["strategies"]:
             sources = "; ".join(f"[{s['label']}](sources#{s['id']})" for s in strategy["sources"])
             tool = f" *Tool:* {strategy['tool']}." if strategy.get("tool") else ""
-            why = f" *Why this for you:* {you_said(strategy['because_you_said'])}" if strategy.get(
-                "because_you_said") else ""
+            because = strategy.get("because_you_said")
+            why = f" *Why this for you:* {you_said(because)}" if because and because not in quoted else ""
+            quoted.add(because or "")
             lines.append(f"- **{strategy['title']}**: {strategy['first_step']}{tool}{why} "
                          f"*Evidence:* {strategy['evidence']}; {sources}")
     if plan.get("level_asks"):

@@ -114,8 +114,9 @@ def classifier_barriers(parse: dict[str, Any]) -> dict[str, float]:
 
 def answers(store: KnowledgeStore, situations: Sequence[Situation], parses: Sequence[dict[str, Any]],
             progress: Callable[[int, int], None] | None = None) -> dict[str, dict[str, list[list[str]]]]:
-    """The first three strategy ids per situation, for each reading and ranking."""
-    out: dict[str, dict[str, list[list[str]]]] = {r: {k: [] for k in RANKINGS} for r in READINGS}
+    """The first three strategy ids per situation, for each reading and ranking; under "pool",
+    every strategy either ranking chooses from (those for the barriers read)."""
+    out: dict[str, dict[str, list[list[str]]]] = {r: {k: [] for k in (*RANKINGS, "pool")} for r in READINGS}
     for i, (situation, parse) in enumerate(zip(situations, parses, strict=True)):
         said = heard([situation.text])
         levels = readings.levels(parse.get(readings.LEVELS))
@@ -125,6 +126,8 @@ def answers(store: KnowledgeStore, situations: Sequence[Situation], parses: Sequ
                 recs = store.recommend(weights[reading], levels=levels, limit=TOP, top_up=True,
                                        said=said if ranking == "situation_aware" else None) if weights[reading] else []
                 out[reading][ranking].append([r.strategy_id for r in recs])
+            pool = store.recommend(weights[reading], limit=None) if weights[reading] else []
+            out[reading]["pool"].append([r.strategy_id for r in pool])
         if progress:
             progress(i + 1, len(situations))
     return out
@@ -168,6 +171,9 @@ def evaluate(store: KnowledgeStore, situations: Sequence[Situation], parses: Seq
         chosen = [situations[i] for i in rows]
         results[split] = {reading: {ranking: score(chosen, [tops[reading][ranking][i] for i in rows])
                                     for ranking in RANKINGS} for reading in READINGS}
+        for reading in READINGS:  # the most any ranking among these strategies could reach
+            results[split][reading]["reachable"] = round(
+                mean(hit(tops[reading]["pool"][i], situations[i]) for i in rows), 3)
         results[split]["sources"] = len({situations[i].source for i in rows})
     results["examples"] = [
         {"id": s.id, "text": s.text, "experts": [list(c) for c in s.choices],
@@ -239,7 +245,10 @@ def write_report(results: dict[str, Any], out: Path) -> None:
            f"{test[reading]['barrier_only']['ndcg_at_3']:.3f} -> {test[reading]['situation_aware']['ndcg_at_3']:.3f}")
           for reading in READINGS],
     ]
-    lines += ["", "## Against the targets", ""]
+    lines += ["", "The most any ranking of the strategies for the barriers read could reach (an expert's first "
+              f"choice among them at all): {test['classifier']['reachable']:.1%} with the classifier's barriers, "
+              f"{test['perfect']['reachable']:.1%} with perfect barriers.", ""]
+    lines += ["## Against the targets", ""]
     lines += [f"- {'PASS' if ok else 'FAIL'}: {name} ({value})" for name, ok, value in checks]
     lines += ["", "## Labellers' agreement (all situations)", "",
               f"Same first choice {agree['same_first_choice']:.1%}; one's first choice among the other's three "

@@ -57,12 +57,12 @@ class Outcome:
 
 def run_action(action, *, text: str = "", intent: str | None = None, entities: list[dict] | None = None,
                parse: dict | None = None, slots: dict | None = None, sender: str = "test-user",
-               said: list[str] = ()) -> Outcome:
+               said: list[str | tuple[str, str]] = ()) -> Outcome:
     """Run one action as the action server would, after a user message; ``said`` is what the
-    user typed earlier in the conversation (the tracker's user events)."""
+    user typed earlier in the conversation (the tracker's user events): texts, or (text, intent)."""
     latest = {"text": text, "intent": {"name": intent, "confidence": 1.0} if intent else {},
               "entities": entities or [], **(parse or {})}
-    events = [{"event": "user", "text": t} for t in [*said, text] if t]
+    events = [_user_event(t) for t in [*said, text] if t]
     tracker = Tracker(sender, {"awaiting": "nothing", **(slots or {})}, latest, events, False, None, {},
                       "action_listen")
     dispatcher = CollectingDispatcher()
@@ -70,6 +70,11 @@ def run_action(action, *, text: str = "", intent: str | None = None, entities: l
     for event in events:
         assert isinstance(event, dict), event
     return Outcome(dispatcher.messages, events)
+
+
+def _user_event(said: str | tuple[str, str]) -> dict:
+    text, intent = (said, None) if isinstance(said, str) else said
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}} if intent else {}}
 
 
 def entity(kind: str, value: str) -> dict:

@@ -142,3 +142,16 @@ def test_the_reason_quotes_what_was_said_without_identifying_details(store):
     out = run_action(ActionSuggestStrategies(store), intent="affirm", slots=TURNOVER, said=said)
     assert "07700" not in out.text
     assert "[phone number]" in out.text
+
+
+def test_questions_in_the_conversation_are_not_taken_as_the_persons_situation(store):
+    said = [("How do I draw a run chart for the audit when the numbers go up and down every month?", "ask_tool"),
+            "The two consultants who pushed it for years are both retiring in the spring."]
+    out = run_action(ActionSuggestStrategies(store), intent="affirm", slots=TURNOVER, said=said)
+    assert "How do I draw" not in out.text
+    assert "you said \u201cThe two consultants" in out.text
+
+
+def test_a_sentence_is_given_as_the_reason_once_per_reply(store):
+    out = run_action(ActionSuggestStrategies(store), intent="affirm", slots=TURNOVER, said=RETIRING)
+    assert out.text.count("*Why this for you:*") == 1

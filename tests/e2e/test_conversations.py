@@ -46,6 +46,16 @@ def test_description_confirmed_gives_three_strategies_with_sources_and_stores_fe
     assert useful and len(strategy_ids) == 3
 
 
+def test_strategies_follow_what_the_person_said_and_say_why_in_their_words(bot, sender):
+    told = ("Our sepsis screening project has stalled. The two consultants who pushed it for years are both "
+            "retiring in the spring, and nobody else really knows how the audit works.")
+    bot.say(told, sender)
+    shown = cards(bot.say('/choose_barrier{"barrier":"staff_turnover"}', sender))  # picked: the reading is not the point
+    assert len(shown) == 3
+    assert shown[0].startswith(("**1. Plan the handover before your champion goes**", "**1. Share the lead and name a deputy**"))
+    assert "*Why this for you:* you said \u201cThe two consultants who pushed it for years are both retiring" in shown[0]
+
+
 def test_the_user_corrects_the_reading_by_picking_a_barrier(bot, sender):
     bot.say(DESCRIPTION, sender)
     choices = bot.say("no, not really", sender)

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from knowledge.ranking import SITUATION_FLOOR, SITUATION_WEIGHT, Candidate, RankingError, Said, Situations, rank
+from knowledge.ranking import (
+    QUOTE_FROM,
+    SITUATION_FLOOR,
+    SITUATION_WEIGHT,
+    Candidate,
+    RankingError,
+    Said,
+    Situations,
+    rank,
+)
 
 
 def candidate(sid: str, links: dict[str, str], levels=("front_line",), evidence="evaluation", effort="medium"):
@@ -102,7 +111,28 @@ def test_a_strategy_that_fits_what_was_said_outranks_one_that_only_fits_the_labe
     assert match.sentence == "The two consultants who backed it retire in March."
     assert match.situation == "succession fit 0"
     assert match.quotable
-    assert ranked[0].score == pytest.approx(0.9 + SITUATION_WEIGHT * (match.similarity - SITUATION_FLOOR), abs=1e-4)
+    assert ranked[0].score == pytest.approx(0.9 + SITUATION_WEIGHT * (match.fit - SITUATION_FLOOR), abs=1e-4)
+
+
+def test_the_gist_of_everything_said_counts_not_one_stray_sentence():
+    retiring = situated("retiring", {"staff_turnover": "primary"}, [RETIRING])
+    rota = situated("rota", {"staff_turnover": "primary"}, [ROTA])
+    heard = said(("The old consultant mentioned retiring once.", RETIRING),
+                 ("The F1s rotate every four months and each lot starts over.", unit(0.1, 1, 0)),
+                 ("Nobody new stays long enough to finish anything on the rota.", unit(0, 1, 0.2)))
+    ranked = rank([retiring, rota], {"staff_turnover": 1.0}, said=heard)
+    assert order(ranked) == ["rota", "retiring"]
+    assert ranked[1].situation.similarity == pytest.approx(1.0)  # its best pair is perfect, its gist is not
+    assert ranked[0].situation.sentence.startswith("The F1s rotate")
+
+
+def test_only_a_close_pair_in_a_real_sentence_is_quoted_as_the_reason():
+    strategy = situated("s", {"time_pressure": "primary"}, [RETIRING])
+    close_but_short = rank([strategy], {"time_pressure": 1.0}, said=said(("Retiring, all of them.", RETIRING)))
+    assert not close_but_short[0].situation.quotable
+    loose = rank([strategy], {"time_pressure": 1.0},
+                 said=said(("Our consultants are slowly winding down their hours.", unit(1, 1.6, 0))))
+    assert loose[0].situation.similarity < QUOTE_FROM and not loose[0].situation.quotable
 
 
 def test_a_closer_does_not_fit_situation_takes_the_strategy_down():
