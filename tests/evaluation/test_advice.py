@@ -136,3 +136,19 @@ def test_every_situation_has_two_labellings_of_three_distinct_known_strategies()
         for choice in s.choices:
             assert len(choice) == 3 and len(set(choice)) == 3, s.id
             assert set(choice) <= known, (s.id, set(choice) - known)
+
+
+@pytest.mark.model  # classifies every situation with the shipped model: about a minute
+def test_the_advice_evaluation_runs_on_the_shipped_model_and_writes_its_report(tmp_path):
+    from qi_coach.classify import DEFAULT_MODEL
+
+    results = advice.run(DEFAULT_MODEL, tmp_path, say=lambda message: None)
+    test = results["test"]
+    assert test["classifier"]["situation_aware"]["n"] >= 60
+    for reading in advice.READINGS:
+        assert 0.0 <= test[reading]["barrier_only"]["first_choice_in_top3"] <= test[reading]["reachable"] <= 1.0
+        assert 0.0 <= test[reading]["situation_aware"]["ndcg_at_3"] <= 1.0
+    report = (tmp_path / "advice.md").read_text()
+    assert "| barriers read by the classifier | situation-aware |" in report and "Against the targets" in report
+    assert json.loads((tmp_path / "advice.json").read_text())["test"] == test
+    assert (tmp_path / "advice.png").stat().st_size > 10_000
