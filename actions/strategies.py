@@ -15,7 +15,7 @@ from actions.base import CoachAction, entity_values, said_so_far, slot_list
 from actions.resume import resume
 from knowledge import StoreError
 from qi_coach import readings
-from qi_coach.coaching.said import heard
+from qi_coach.coaching.said import first_mentions, heard
 
 PER_REPLY = 3
 
@@ -51,10 +51,9 @@ class ActionSuggestStrategies(CoachAction):
 
         opening = "Here are more options" if shown else "Here are strategies that fit"
         dispatcher.utter_message(text=f"{opening} for **{render.join_words(names)}**:")
-        quoted: set[str] = set()
-        for i, rec in enumerate(recs, 1):
-            dispatcher.utter_message(text=render.strategy_card(i, rec, quote=rec.because_you_said not in quoted))
-            quoted.add(rec.because_you_said or "")
+        reasons = first_mentions(rec.because_you_said for rec in recs)
+        for i, (rec, reason) in enumerate(zip(recs, reasons, strict=True), 1):
+            dispatcher.utter_message(text=render.strategy_card(i, rec, quote=reason is not None))
         first = recs[0]
         buttons = [render.button(f"More on {i}", "strategy_details", strategy=r.strategy_id)
                    for i, r in enumerate(recs, 1)]

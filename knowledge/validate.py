@@ -11,7 +11,6 @@ All problems are collected (not just the first), and ``ContentError`` carries th
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from knowledge import schema
+from knowledge.matching import normalise
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 
@@ -334,22 +334,18 @@ def _situations(content: Content) -> list[Problem]:
     problems: list[Problem] = []
     owner: dict[str, str] = {}
     for s in content.strategies:
-        fits = {_plain(text) for text in s.situations.fits}
+        fits = {normalise(text) for text in s.situations.fits}
         for i, text in enumerate(s.situations.does_not_fit):
-            if _plain(text) in fits:
+            if normalise(text) in fits:
                 problems.append(Problem(content.file_of("strategies", s.id), "a situation both fits and does not fit",
                                         f"strategy '{s.id}'", f"situations.does_not_fit[{i}]"))
         for i, text in enumerate(s.situations.fits):
-            first = owner.setdefault(_plain(text), s.id)
+            first = owner.setdefault(normalise(text), s.id)
             if first != s.id:
                 problems.append(Problem(content.file_of("strategies", s.id),
                                         f"this situation is already one that strategy '{first}' fits",
                                         f"strategy '{s.id}'", f"situations.fits[{i}]"))
     return problems
-
-
-def _plain(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
 def _entity_names(content: Content) -> list[Problem]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from knowledge.ranking import Said
 from knowledge.repository import KnowledgeStore, Recommendation
-from qi_coach.coaching.said import you_said
+from qi_coach.coaching.said import first_mentions, you_said
 from qi_coach.coaching.triage import missing_levels
 from qi_coach.readings import BarrierReading
 
@@ -80,7 +80,8 @@ def plan_markdown(plan: dict[str, Any]) -> str:
     if plan.get("stuck_for"):
         facts.append(f"**Stuck for:** {plan['stuck_for']}")
     lines += facts
-    quoted: set[str] = set()  # each of their sentences is given as a reason once
+    reasons = iter(first_mentions(strategy.get("because_you_said") for section in plan.get("barriers") or []
+                                  for strategy in section["strategies"]))
     for n, section in enumerate(plan.get("barriers") or [], 1):
         lines.append(f"## {n}. {section['name']}")
         if not section["strategies"]:
@@ -88,9 +89,8 @@ def plan_markdown(plan: dict[str, Any]) -> str:
         for strategy in section["strategies"]:
             sources = "; ".join(f"[{s['label']}](sources#{s['id']})" for s in strategy["sources"])
             tool = f" *Tool:* {strategy['tool']}." if strategy.get("tool") else ""
-            because = strategy.get("because_you_said")
-            why = f" *Why this for you:* {you_said(because)}" if because and because not in quoted else ""
-            quoted.add(because or "")
+            because = next(reasons)
+            why = f" *Why this for you:* {you_said(because)}" if because else ""
             lines.append(f"- **{strategy['title']}**: {strategy['first_step']}{tool}{why} "
                          f"*Evidence:* {strategy['evidence']}; {sources}")
     if plan.get("level_asks"):

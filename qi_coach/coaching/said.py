@@ -62,19 +62,17 @@ class _VectorCache:
 
     def vectors(self, sentences: list[str]) -> np.ndarray:
         with self._lock:
-            missing = [s for s in dict.fromkeys(sentences) if s not in self._vectors]
-        if missing:
-            fresh = shared_encoder().encode(missing)
-            with self._lock:
-                self._vectors.update(zip(missing, fresh, strict=True))
+            found = {s: self._vectors[s] for s in sentences if s in self._vectors}
+        missing = [s for s in dict.fromkeys(sentences) if s not in found]
+        if missing:  # embedded outside the lock: another thread may read the cache meanwhile
+            found.update(zip(missing, shared_encoder().encode(missing), strict=True))
         with self._lock:
-            for sentence in sentences:
-                if sentence in self._vectors:
-                    self._vectors.move_to_end(sentence)
-            rows = [self._vectors[s] if s in self._vectors else shared_encoder().encode([s])[0] for s in sentences]
+            for sentence, vector in found.items():
+                self._vectors[sentence] = vector
+                self._vectors.move_to_end(sentence)
             while len(self._vectors) > self.size:
                 self._vectors.popitem(last=False)
-        return np.vstack(rows)
+        return np.vstack([found[s] for s in sentences])
 
 
 _cache = _VectorCache(CACHE_SIZE)
@@ -106,6 +104,17 @@ def you_said(sentence: str) -> str:
     words = sentence.rstrip(" .!?;").split()
     quote = " ".join(words[:QUOTE_WORDS]) + ("..." if len(words) > QUOTE_WORDS else "")
     return f"you said \u201c{quote}\u201d."
+
+
+def first_mentions(reasons: Iterable[str | None]) -> list[str | None]:
+    """Each reason the first time it comes, None after: one sentence of theirs is given as the
+    reason once per reply or plan, however many strategies it fits."""
+    seen: set[str] = set()
+    out: list[str | None] = []
+    for reason in reasons:
+        out.append(reason if reason and reason not in seen else None)
+        seen.add(reason or "")
+    return out
 
 
 def heard(texts: Iterable[str]) -> Said | None:

@@ -108,7 +108,7 @@ def classifier_barriers(parse: dict[str, Any]) -> dict[str, float]:
     proposed = readings.from_parse(parse)
     if proposed:
         return readings.weights(proposed)
-    candidates = readings.read_all(parse.get(readings.BARRIER_CANDIDATES))
+    candidates = readings.from_parse(parse, readings.BARRIER_CANDIDATES)
     return readings.weights(candidates[:1])
 
 
