@@ -136,7 +136,7 @@ test: install browser lint validate knowledge $(MODEL)
 # no Rasa server and no PostgreSQL (about 2 minutes).
 check: lint $(SPACY)
 	$(BIN)/mypy
-	$(BIN)/pytest -q -m "not e2e and not model and not postgres"
+	$(BIN)/pytest -q -m "not e2e and not model and not postgres and not redis"
 
 validate: install
 	$(BIN)/rasa data validate --domain domain.yml --data data --config config.yml
@@ -156,6 +156,7 @@ eval: $(MODEL)
 bench: knowledge $(MODEL)
 	$(PY) bench/bench_recommend.py $(BENCH_ARGS)
 	$(PY) bench/bench_parse.py
+	$(PY) bench/bench_redaction.py
 
 # --- maintenance ---------------------------------------------------------------------------
 

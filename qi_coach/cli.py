@@ -16,6 +16,7 @@ Exit status: 0 done, 1 the content or database said no, 2 the command line was w
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -60,11 +61,12 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     print(f"Loading knowledge into {_safe_url()} ...", flush=True)
     from qi_coach import records
-    from qi_coach.channels import dedupe
+    from qi_coach.channels import dedupe, webchat_sessions
 
     report = load_content(default_engine(), Path(args.content), force=args.force)
     records.create_tables(default_engine())  # before any server starts: several may share the database
     dedupe.create_tables(default_engine())
+    webchat_sessions.Base.metadata.create_all(default_engine())
     counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in report.counts.items())
     print(("Loaded: " if report.changed else "Already up to date: ") + counts)
     return 0
@@ -176,6 +178,19 @@ def cmd_plan_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from qi_coach import retention
+
+    print(retention.purge(days=args.days).summary())
+    return 0
+
+
+def _days(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of days, at least 1 (not {text!r})")
+    return int(text)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from qi_coach.serve import main as serve
 
@@ -240,6 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("serve", help="start the servers and chat in the terminal").set_defaults(func=cmd_serve)
 
+    purge = commands.add_parser(
+        "purge", help="delete conversations, plans and feedback past the retention period (serve does it at start)")
+    purge.add_argument("--days", type=_days, default=None,
+                       help="keep this many days (default: QI_COACH_RETENTION_DAYS, else 90)")
+    purge.set_defaults(func=cmd_purge)
+
     plan_cmd = commands.add_parser("plan", help="action plans made by the guided triage")
     plan_sub = plan_cmd.add_subparsers(dest="action", required=True)
     export = plan_sub.add_parser("export", help="write a conversation's latest plan as Markdown")
@@ -256,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    os.umask(0o077)  # what qi-coach writes (databases, keys, logs, plans) is this user's alone
     try:
         return args.func(args)
     except ContentError as exc:

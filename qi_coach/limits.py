@@ -1,6 +1,6 @@
 """How much of what people type is read and kept: one owner for every length limit.
 
-Every channel (web chat, Slack, Teams) refuses a message over ``CHANNEL_MAX_CHARS`` with
+Every channel (REST, web chat, Slack, Teams) refuses a message over ``CHANNEL_MAX_CHARS`` with
 ``TOO_LONG``; below that, the assistant reads (and keeps, in the triage and the records) the
 first ``MESSAGE_CHARS``, and says so when it cut anything.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 MESSAGE_CHARS = 1500
 #: Longer messages are refused, not cut: nobody's essay is half-read silently.
 CHANNEL_MAX_CHARS = 5000
+#: The largest request body any webhook reads: bigger is answered 413 before it is read.
+REQUEST_BODY_BYTES = 64 * 1024
 TOO_LONG = (f"That message is very long. Could you say what is getting in the way in a few sentences "
             f"(under {CHANNEL_MAX_CHARS:,} characters)?")
 

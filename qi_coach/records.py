@@ -15,7 +15,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Integer, String, Text, insert, inspect, select, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Text,
+    delete,
+    insert,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import declarative_base
@@ -177,6 +191,26 @@ class UserRecords(TablesOnFirstUse):
         if row is None:
             return None
         return SavedPlan(row.conversation_id, row.plan, row.markdown, row.created_at)
+
+
+    def forget(self, conversation_id: str) -> int:
+        """Delete everything recorded for one conversation (the person asked); how many rows."""
+        return self._delete(lambda table: table.conversation_id == conversation_id)
+
+    def purge(self, before: datetime) -> int:
+        """Delete every record made before ``before`` (the retention period); how many rows."""
+        return self._delete(lambda table: _made_at(table) < before)
+
+    def _delete(self, which) -> int:
+        with self.engine.begin() as conn:
+            return sum(conn.execute(delete(table).where(which(table))).rowcount for table in _TABLES)
+
+
+_TABLES = (ConfirmedBarrier, StrategyFeedback, ActionPlan)
+
+
+def _made_at(table: Any) -> Any:
+    return table.confirmed_at if table is ConfirmedBarrier else table.created_at
 
 
 def _require_conversation(conversation_id: str) -> None:

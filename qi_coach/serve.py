@@ -1,19 +1,25 @@
 """``qi-coach serve``: start the action server and the Rasa server, then chat in the terminal.
 
-Both servers listen on 127.0.0.1 only and log to ``var/logs/``. When standard input is a
-terminal, a small REST client lets the user chat (``rasa shell``'s console channel would
-stop the server when it ends); otherwise the servers run until interrupted. Ctrl-C stops
-everything this started. Rasa's telemetry is off in every process.
+Both servers listen on 127.0.0.1 only and log to ``var/logs/`` (rotated: ``LOG_BYTES`` a
+file, ``LOG_BACKUPS`` old files kept). Everything they write (databases, the web chat key,
+logs) is readable by this user only (mode 600). Before they start, what is past the retention
+period is purged (``qi_coach.retention``) and the web chat key is checked. When standard
+input is a terminal, a small REST client lets the user chat (``rasa shell``'s console channel
+would stop the server when it ends); otherwise the servers run until interrupted. Ctrl-C
+stops everything this started. Rasa's telemetry is off in every process.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import logging.handlers
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +36,10 @@ MODEL = PROJECT_ROOT / "models" / "qi-coach.tar.gz"
 LOGS = PROJECT_ROOT / "var" / "logs"
 SENDER_FILE = PROJECT_ROOT / "var" / "terminal-sender-id"
 READY_TIMEOUT = 180.0
+LOG_BYTES = 5 * 1024 * 1024
+LOG_BACKUPS = 5
+#: Files the servers create are this user's alone: conversations, records, keys and logs.
+PRIVATE_UMASK = 0o077
 
 
 def server_environment() -> dict[str, str]:
@@ -54,11 +64,33 @@ def start_rasa(model: Path = MODEL, endpoints: Path | None = None, env: dict | N
 
 
 def _start(command: list[str], env: dict | None, log: Path) -> subprocess.Popen:
-    """A server in its own process group (so stopping it stops its children), appending to ``log``."""
+    """A server in its own process group (so stopping it stops its children), its output going
+    to ``log`` through a rotating writer."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:  # the child keeps its own copy of the handle
-        return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env or server_environment(), stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env or server_environment(), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True, umask=PRIVATE_UMASK)
+    threading.Thread(target=_copy_to_log, args=(process, log), daemon=True, name=f"log {log.name}").start()
+    return process
+
+
+class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
+    """A rotating log file created with mode 600 (the user's own, whatever the umask)."""
+
+    def _open(self):
+        descriptor = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return os.fdopen(descriptor, "a", encoding=self.encoding or "utf-8", errors="replace")
+
+
+def _copy_to_log(process: subprocess.Popen, log: Path) -> None:
+    """Copy a server's output, line by line, into its rotating log until it exits."""
+    handler = _PrivateRotatingFile(log, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    assert process.stdout is not None
+    try:
+        for raw in iter(process.stdout.readline, b""):
+            handler.emit(logging.makeLogRecord({"msg": raw.decode("utf-8", "replace").rstrip("\n")}))
+    finally:
+        handler.close()
 
 
 def start_servers(model: Path = MODEL, endpoints: Path | None = None, env: dict | None = None,
@@ -158,6 +190,30 @@ def show(replies: list[dict], buttons: list[dict]) -> None:
             print(f"   {len(buttons)}. {b['title']}")
 
 
+def prepare() -> None:
+    """What a server start does first: private files, a usable web chat key, and the purge of
+    what is past the retention period. ``ValueError`` says what to fix."""
+    from qi_coach import retention
+    from qi_coach.channels.webchat_sessions import load_keys
+    from qi_coach.paths import VAR_DIR
+
+    os.umask(PRIVATE_UMASK)
+    make_private(VAR_DIR)
+    load_keys()
+    print(retention.purge().summary(), flush=True)
+
+
+def make_private(folder: Path) -> None:
+    """Make what is already in ``folder`` this user's alone (files 600, folders 700)."""
+    if not folder.exists():
+        return
+    folder.chmod(0o700)
+    for path in folder.rglob("*"):
+        if path.is_symlink():
+            continue
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -169,6 +225,11 @@ def main() -> int:
         signal.signal(sig, _interrupt)
     if not MODEL.exists():
         print(f"No trained model at {MODEL}: run `make run`, which trains it.", file=sys.stderr)
+        return 1
+    try:
+        prepare()
+    except ValueError as error:  # a settings mistake, said plainly, before anything starts
+        print(f"error: {error}", file=sys.stderr)
         return 1
     busy = [port for port in (ACTIONS_PORT, RASA_PORT) if port_in_use(port)]
     if busy:

@@ -1,7 +1,9 @@
 // qi-coach web chat: a small client for the project's socket.io channel
 // (qi_coach/channels/webchat.py). The server issues a signed session token; it is kept in
 // localStorage so a reload (or a server restart) continues the same conversation, and sent
-// with every message. Bot replies are Markdown, rendered by marked and cleaned by DOMPurify;
+// with every message. Sessions expire on the server (12 hours unused, 7 days in all), so a
+// shared computer does not show the last person's conversation; "Start a new conversation"
+// ends the old session on the server, and "Delete my data" deletes it. Bot replies are Markdown, rendered by marked and cleaned by DOMPurify;
 // the user's own text is only ever set as text, never parsed as HTML.
 (function () {
   "use strict";
@@ -13,6 +15,11 @@
   var send = document.getElementById("send");
   var status = document.getElementById("status");
   var newChat = document.getElementById("new-chat");
+  var forget = document.getElementById("forget");
+  // The server answers within 10 seconds, even when part of it is down; this covers the rest.
+  var NO_REPLY_MS = 15000;
+  var waiting = null;
+  var pendingNote = "";  // why a new session is starting, shown once it has
 
   marked.setOptions({ gfm: true, breaks: true });
   DOMPurify.addHook("afterSanitizeAttributes", function (node) {
@@ -107,13 +114,34 @@
     disableOldButtons();
     addUser(display || payload);
     setStatus("qi-coach is thinking…");
+    window.clearTimeout(waiting);
+    waiting = window.setTimeout(function () {
+      setStatus("qi-coach hasn't answered yet. Your message was sent; wait a moment, or try again.");
+    }, NO_REPLY_MS);
     socket.emit("user_uttered", { token: token, message: payload, display: display || null });
+  }
+
+  // A new session (the old one ended, or the person asked), with a line saying why.
+  function startAfresh(why, restart) {
+    var old = token;
+    window.localStorage.removeItem(TOKEN_KEY);
+    token = null;
+    log.textContent = "";
+    setEnabled(false);
+    pendingNote = why || "";
+    setStatus(pendingNote);
+    socket.emit("session_request", { token: restart ? old : null, restart: !!restart });
   }
 
   socket.on("connect", function () {
     setStatus("Connected. Starting your conversation…");
     socket.emit("session_request", { token: window.localStorage.getItem(TOKEN_KEY) });
   });
+
+  var ENDED = {
+    expired: "Your earlier conversation ended because it was not used for a while. This is a new one.",
+    revoked: "Your earlier conversation was ended. This is a new one."
+  };
 
   socket.on("session_confirm", function (data) {
     token = data.token;
@@ -127,23 +155,36 @@
       else addBot(m, i > lastUser);  // only the latest replies' buttons can still be pressed
     });
     setEnabled(true);
+    setStatus((data.ended && ENDED[data.ended]) || pendingNote);
+    pendingNote = "";
     if (!history.length) {
       // a new conversation starts with the coach's greeting, not with a message from the user
-      setStatus("");
       socket.emit("user_uttered", { token: token, message: "/greet", display: null });
-    } else {
-      setStatus("");
     }
     input.focus();
   });
 
   socket.on("bot_uttered", function (message) {
+    window.clearTimeout(waiting);
     setStatus("");
     addBot(message, true);
   });
 
   socket.on("error_message", function (data) {
+    window.clearTimeout(waiting);
+    if (data && (data.reason === "expired" || data.reason === "revoked")) {
+      startAfresh(ENDED[data.reason]);
+      return;
+    }
     setStatus(data && data.message ? data.message : "Something went wrong.");
+  });
+
+  // The session ended elsewhere: deleted from another tab, or a new conversation started there.
+  socket.on("session_ended", function (data) {
+    if (!token) return;
+    startAfresh(data && data.reason === "deleted" ?
+      "Your conversation and everything kept from it were deleted. This is a new conversation." :
+      "That conversation was ended. This is a new one.");
   });
 
   socket.on("disconnect", function () {
@@ -204,11 +245,23 @@
   });
 
   newChat.addEventListener("click", function () {
-    window.localStorage.removeItem(TOKEN_KEY);
-    token = null;
-    log.textContent = "";
-    setEnabled(false);
-    socket.emit("session_request", { token: null });
+    startAfresh("", true);
+  });
+
+  forget.addEventListener("click", function () {
+    if (!token) return;
+    if (!window.confirm("Delete this conversation and everything kept from it (your barriers, feedback " +
+                        "and action plan)? This can't be undone.")) return;
+    var old = token;
+    token = null;  // the session_ended event from the server must not start a second session
+    fetch("forget", { method: "POST", headers: { "X-Session-Token": old } }).then(function (reply) {
+      if (!reply.ok) throw new Error("status " + reply.status);
+      token = old;
+      startAfresh("Your conversation and everything kept from it were deleted. This is a new conversation.");
+    }).catch(function () {
+      token = old;
+      setStatus("Your data could not be deleted just now. Nothing was changed: try again in a minute.");
+    });
   });
 
   setEnabled(false);

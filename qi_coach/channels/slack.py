@@ -4,7 +4,12 @@ What Rasa's own ``SlackInput`` gets wrong for us, and what this does instead:
 - a bad signature got 400; here a missing, forged or stale (over 5 minutes) signature gets
   401 and reaches no conversation;
 - a retry was handled again unless Slack's reason was a timeout; here every event is handled
-  once, by ``event_id``, in the database (``dedupe.py``), whichever server receives it;
+  once, by ``event_id``, in the database (``dedupe.py``), whichever server receives it, and
+  is marked done only after it was handled (a turn that takes over 2.5 s is acknowledged
+  first, as Slack demands, and finishes in the background);
+- every message goes through the project's intake (``intake.py``: length, rate, redaction,
+  visible failures), and a reply Slack refuses is retried and never loses the turn
+  (``delivery.py``);
 - replies were split on blank lines and text beside buttons went as plain text; here each
   reply is one Block Kit message (``mrkdwn`` sections and an actions block of buttons);
 - replies stay in the user's thread: a message in a thread is answered there, a mention in a
@@ -39,13 +44,16 @@ from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from qi_coach.channels.dedupe import ProcessedEvents
+from qi_coach.channels.delivery import deliver
 from qi_coach.channels.formatting import public_base_url, slack_blocks, to_plain
-from qi_coach.limits import CHANNEL_MAX_CHARS, TOO_LONG
+from qi_coach.channels.intake import LimitedBlueprint, Outcome, shared_intake
+from qi_coach.stores import TrackerStoreFault
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
 MAX_AGE_SECONDS = 5 * 60  # Slack's own advice: refuse requests older than five minutes
+ACKNOWLEDGE_WITHIN = 2.5  # seconds: Slack retries what it has not had an answer to in 3
 
 
 def verify_signature(secret: str, timestamp: str | None, signature: str | None, body: bytes,
@@ -74,11 +82,16 @@ class SlackOutput(OutputChannel):
         self.client = AsyncWebClient(token=token, base_url=api_url)
         self.channel, self.thread_ts = channel, thread_ts
 
+    async def _post_message(self, **message: Any) -> None:
+        """One ``chat.postMessage`` in this conversation's thread, retried (``delivery``)."""
+        if self.thread_ts:
+            message.setdefault("thread_ts", self.thread_ts)
+        await deliver(lambda: self.client.chat_postMessage(channel=self.channel, **message), "Slack")
+
     async def _post(self, text: str, buttons: list[dict] | None = None) -> None:
         blocks = slack_blocks(text, buttons or [], public_base_url())
         fallback = to_plain(text)[:3000] or "qi-coach"  # notifications and screen readers
-        kwargs: dict[str, Any] = {"thread_ts": self.thread_ts} if self.thread_ts else {}
-        await self.client.chat_postMessage(channel=self.channel, text=fallback, blocks=blocks, **kwargs)
+        await self._post_message(text=fallback, blocks=blocks)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._post(text)
@@ -90,16 +103,10 @@ class SlackOutput(OutputChannel):
         await self._post(text, quick_replies)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        thread: dict[str, Any] = {"thread_ts": self.thread_ts} if self.thread_ts else {}
-        await self.client.chat_postMessage(channel=self.channel, text=image,
-                                           blocks=[{"type": "image", "image_url": image, "alt_text": "image"}],
-                                           **thread)
+        await self._post_message(text=image, blocks=[{"type": "image", "image_url": image, "alt_text": "image"}])
 
     async def send_custom_json(self, recipient_id: str, json_message: dict, **kwargs: Any) -> None:
-        message = {"channel": self.channel, **json_message}
-        if self.thread_ts:
-            message.setdefault("thread_ts", self.thread_ts)
-        await self.client.chat_postMessage(**message)
+        await self._post_message(**{k: v for k, v in json_message.items() if k != "channel"})
 
 
 class SlackChannel(InputChannel):
@@ -132,7 +139,7 @@ class SlackChannel(InputChannel):
         return None  # a reply needs the Slack channel and thread of the message it answers
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        slack = Blueprint("qi_coach_slack", __name__)
+        slack = LimitedBlueprint("qi_coach_slack", __name__)
 
         @slack.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -157,30 +164,36 @@ class SlackChannel(InputChannel):
             if message is None:
                 return response.text("ignored")
             event_id, text, conversation_id, channel, thread_ts, metadata, only_if_ongoing = message
-            if only_if_ongoing and not await request.app.ctx.agent.tracker_store.exists(conversation_id):
-                return response.text("ignored")  # a thread the bot is not part of
-            if not await asyncio.to_thread(self.events.first_delivery, event_id):
-                logger.info("Slack: event %s already handled (a retry); acknowledged only", event_id)
+            try:
+                if only_if_ongoing and not await request.app.ctx.agent.tracker_store.exists(conversation_id):
+                    return response.text("ignored")  # a thread the bot is not part of
+            except TrackerStoreFault:
+                return response.json({"error": "the conversation store is unavailable"},
+                                     status=HTTPStatus.SERVICE_UNAVAILABLE)  # Slack retries later
+            if not await asyncio.to_thread(self.events.claim, event_id):
+                logger.info("Slack: event %s already handled or being handled (a retry); acknowledged only", event_id)
                 return response.text("duplicate", headers={"X-Slack-No-Retry": "1"})
             out = SlackOutput(self.token, channel, thread_ts, self.api_url)
-            # Slack wants an answer within 3 seconds: handle the message after acknowledging it.
-            if len(text) > CHANNEL_MAX_CHARS:  # refused with a clear reply, as on every channel
-                task = asyncio.create_task(out.send_text_message(conversation_id, TOO_LONG))
-            else:
-                user_message = UserMessage(text, out, conversation_id, input_channel=self.name(), metadata=metadata)
-                task = asyncio.create_task(self._handle(on_new_message, user_message))
+            user_message = UserMessage(text, out, conversation_id, input_channel=self.name(), metadata=metadata)
+            task = asyncio.create_task(self._handle(on_new_message, user_message, event_id, request.app.ctx.agent))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            # Slack wants an answer within 3 seconds. Most turns finish sooner and are marked done
+            # before the answer; a longer one is answered now and finishes in the background.
+            done, _ = await asyncio.wait({task}, timeout=ACKNOWLEDGE_WITHIN)
+            if done and task.result() is Outcome.RATE_LIMITED:
+                return response.text("rate limited", status=HTTPStatus.TOO_MANY_REQUESTS,
+                                     headers={"X-Slack-No-Retry": "1"})
             return response.text("")
 
         return slack
 
-    @staticmethod
-    async def _handle(on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage) -> None:
-        try:
-            await on_new_message(message)
-        except Exception:
-            logger.exception("Slack: could not handle a message")
+    async def _handle(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage,
+                      event_id: str, agent: Any) -> Outcome:
+        """Through the intake; the event is marked done only once it was handled."""
+        outcome = await shared_intake().receive(message, on_new_message, agent)
+        await asyncio.to_thread(self.events.complete, event_id)
+        return outcome
 
     @staticmethod
     def _parse(request: Request) -> tuple[str, dict]:

@@ -12,6 +12,11 @@ What Rasa's own ``BotFrameworkInput`` gets wrong for Teams today, and what this 
   token's ``serviceurl`` claim or, without that claim, be on an allow-list of Microsoft hosts),
   so a forged request cannot make the bot post to an address of the sender's choosing;
 - its HTTP calls were blocking (``requests``) inside the event loop; here they use aiohttp;
+- it served any channel the key endorsed and any tenant; here only ``msteams``, only the bot's
+  own tenant when ``MICROSOFT_APP_TENANT_ID`` is set (403 otherwise), and a replayed activity
+  id is handled once (``dedupe.py``);
+- every message goes through the project's intake (``intake.py``: length, rate, redaction,
+  visible failures), and a reply the connector refuses is retried without losing the turn;
 - every Microsoft address is a setting, so tests point them at loopback.
 
 Inbound requests without a valid Bot Framework token get 401 and reach no conversation.
@@ -44,14 +49,17 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from qi_coach.channels.dedupe import ProcessedEvents
+from qi_coach.channels.delivery import Permanent, deliver
 from qi_coach.channels.formatting import public_base_url, teams_hero_card, to_teams_markdown
-from qi_coach.limits import CHANNEL_MAX_CHARS, TOO_LONG
+from qi_coach.channels.intake import LimitedBlueprint, Outcome, shared_intake
 
 logger = logging.getLogger(__name__)
 
 OPENID_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
 TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
 MULTI_TENANT = "botframework.com"
+TEAMS_CHANNEL = "msteams"  # the Bot Framework's id for Teams: other channels a key endorses are refused
 ISSUER = "https://api.botframework.com"
 TOKEN_SCOPE = "https://api.botframework.com/.default"
 # Where Microsoft's Bot Connector service lives (public cloud and government clouds).
@@ -191,14 +199,21 @@ class TeamsOutput(OutputChannel):
         self.url = f"{base}/v3/conversations/{conversation}/activities"
 
     async def _send(self, extra: dict) -> None:
+        """Post one reply, retried when the connector or the network stumbles (``delivery``)."""
         reply = {"type": "message", "from": self.activity.get("recipient"), "recipient": self.activity.get("from"),
                  "conversation": self.activity.get("conversation"), "replyToId": self.activity.get("id"), **extra}
-        headers = {"Authorization": f"Bearer {await self.token.get()}"}
-        async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as session:
-            async with session.post(self.url, json=reply, headers=headers) as answer:
-                if answer.status >= 300:
-                    logger.error("Teams: the connector refused a reply (%s): %s", answer.status,
-                                 (await answer.text())[:300])
+
+        async def post() -> None:
+            headers = {"Authorization": f"Bearer {await self.token.get()}"}
+            async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as session:
+                async with session.post(self.url, json=reply, headers=headers) as answer:
+                    if answer.status >= 300:
+                        refusal = f"the connector answered {answer.status}: {(await answer.text())[:200]}"
+                        if 400 <= answer.status < 500 and answer.status != 429:
+                            raise Permanent(refusal)
+                        raise RuntimeError(refusal)
+
+        await deliver(post, "Teams")
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._send({"textFormat": "markdown", "text": to_teams_markdown(text, public_base_url())})
@@ -229,10 +244,22 @@ class TeamsChannel(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> TeamsChannel:
         return cls(TeamsSettings.from_environment())
 
-    def __init__(self, settings: TeamsSettings):
+    def __init__(self, settings: TeamsSettings, events: ProcessedEvents | None = None):
         self.settings = settings
         self.keys = SigningKeys(settings.openid_url)
         self.token = OutboundToken(settings)
+        self.events = events or ProcessedEvents("teams")
+
+    def tenant_allowed(self, activity: dict) -> bool:
+        """With ``MICROSOFT_APP_TENANT_ID`` set, only activities from that tenant are served."""
+        if self.settings.tenant == MULTI_TENANT:
+            return True
+        def part(container: Any, key: str) -> dict:
+            value = container.get(key) if isinstance(container, dict) else None
+            return value if isinstance(value, dict) else {}
+
+        tenant = part(part(activity, "channelData"), "tenant").get("id") or part(activity, "conversation").get("tenantId")
+        return tenant == self.settings.tenant
 
     def get_output_channel(self) -> OutputChannel | None:
         return None  # a reply needs the conversation and service URL of the message it answers
@@ -272,7 +299,7 @@ class TeamsChannel(InputChannel):
             raise Unauthorised(f"serviceUrl '{service_url}' is not a Bot Framework host")
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        teams = Blueprint("qi_coach_teams", __name__)
+        teams = LimitedBlueprint("qi_coach_teams", __name__)
 
         @teams.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -299,24 +326,34 @@ class TeamsChannel(InputChannel):
             if not isinstance(activity, dict):
                 return response.json({"error": "the body is not a Bot Framework activity"},
                                      status=HTTPStatus.BAD_REQUEST)
+            if activity.get("channelId") != TEAMS_CHANNEL:
+                logger.warning("Teams: refused an activity from channel %r", str(activity.get("channelId"))[:40])
+                return response.json({"error": f"only Microsoft Teams ('{TEAMS_CHANNEL}') is served here"},
+                                     status=HTTPStatus.FORBIDDEN)
             if activity.get("type") != "message":
-                return response.json({}, status=HTTPStatus.OK)  # conversation updates, typing...
+                return response.json({}, status=HTTPStatus.OK)  # conversation updates, typing: nothing to do
             try:
                 conversation_id = _conversation_id(activity)
                 output = TeamsOutput(activity, self.token)
             except (KeyError, TypeError, AttributeError):
                 return response.json({"error": "the activity lacks a conversation, sender or serviceUrl"},
                                      status=HTTPStatus.BAD_REQUEST)
+            if not self.tenant_allowed(activity):
+                logger.warning("Teams: refused an activity from another tenant")
+                return response.json({"error": "this bot serves one organisation's tenant only"},
+                                     status=HTTPStatus.FORBIDDEN)
+            activity_id = f"{conversation_id}:{activity.get('id')}"
+            if activity.get("id") and not await asyncio.to_thread(self.events.claim, activity_id):
+                logger.info("Teams: activity already handled or being handled (a replay); acknowledged only")
+                return response.json({}, status=HTTPStatus.OK)
             display = activity.get("value", {}).get("display") if isinstance(activity.get("value"), dict) else None
-            text = _without_bot_mention(activity)
-            try:
-                if len(text) > CHANNEL_MAX_CHARS:  # refused with a clear reply, as on every channel
-                    await output.send_text_message(conversation_id, TOO_LONG)
-                else:
-                    await on_new_message(UserMessage(text, output, conversation_id, input_channel=self.name(),
-                                                     metadata={"display": display} if display else None))
-            except Exception:  # the user gets no reply, but Microsoft must not retry forever
-                logger.exception("Teams: could not handle a message")
+            message = UserMessage(_without_bot_mention(activity), output, conversation_id, input_channel=self.name(),
+                                  metadata={"display": display} if isinstance(display, str) else None)
+            outcome = await shared_intake().receive(message, on_new_message, request.app.ctx.agent)
+            if activity.get("id"):
+                await asyncio.to_thread(self.events.complete, activity_id)
+            if outcome is Outcome.RATE_LIMITED:
+                return response.json({"error": "too many messages"}, status=HTTPStatus.TOO_MANY_REQUESTS)
             return response.json({}, status=HTTPStatus.OK)
 
         return teams

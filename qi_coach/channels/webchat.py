@@ -3,10 +3,16 @@ another user's conversation.
 
 Rasa 3.6's socket.io channel takes the ``session_id`` the browser sends with each message on
 trust, and its ``jwt_key`` only gates the connection. Here the server issues the session: a
-random id with an HMAC signature (the *token*). The browser keeps the token and sends it with
-every message; a message whose token does not verify is refused and reaches no conversation.
-The check needs no server memory, so any of several Rasa servers can answer (they share the
-secret, ``QI_COACH_WEBCHAT_SECRET``; without it one is made and kept in ``var/``).
+random id with an HMAC signature (the *token*; ``webchat_sessions.py``). The browser keeps the
+token and sends it with every message; a message whose token does not verify, or whose session
+expired or was revoked, is refused and reaches no conversation. Sessions live in the database,
+so any of several Rasa servers can answer (they share the keys, ``QI_COACH_WEBCHAT_SECRET``;
+without it one is made and kept in ``var/``). The socket.io Origin check is on: only this
+page's own origin, or ``QI_COACH_PUBLIC_URL``'s, may connect from a browser.
+
+Every message goes through the project's intake (``intake.py``: length, rate, redaction,
+visible failures). "Start a new conversation" revokes the old session on the server; "Delete
+my data" (``POST /forget``) deletes the conversation and its records and revokes the session.
 
 On (re)connecting with a valid token the history is replayed from the tracker store, so the
 conversation survives a reload of the page and a restart of the server. Replies go to a
@@ -19,15 +25,12 @@ connection, with a Content-Security-Policy that allows only its own scripts.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import logging
 import os
-import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint
@@ -36,59 +39,20 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from qi_coach.limits import CHANNEL_MAX_CHARS, TOO_LONG
+from qi_coach.channels.formatting import public_base_url
+from qi_coach.channels.intake import Outcome, limit_request_bodies, shared_intake
+from qi_coach.channels.webchat_sessions import Check, SessionSigner, WebChatSessions, load_keys
 from qi_coach.paths import PROJECT_ROOT
+from qi_coach.stores import TrackerStoreFault
 
 logger = logging.getLogger(__name__)
 
 WEB_ROOT = PROJECT_ROOT / "web"
-SECRET_FILE = PROJECT_ROOT / "var" / "webchat-secret"
-SESSION_PREFIX = "web-"
 HISTORY_LIMIT = 200  # messages replayed on reconnect
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
                            "frame-ancestors 'none'")
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".html": "text/html"}
-
-
-def load_secret(path: Path = SECRET_FILE) -> bytes:
-    """The signing secret: ``QI_COACH_WEBCHAT_SECRET``, else one made once and kept (mode 600)."""
-    configured = os.environ.get("QI_COACH_WEBCHAT_SECRET", "").strip()
-    if configured:
-        if len(configured) < 32:
-            raise ValueError("QI_COACH_WEBCHAT_SECRET must be at least 32 characters")
-        return configured.encode()
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip().encode()
-
-
-class SessionSigner:
-    """Issues session ids and checks the tokens that carry them."""
-
-    def __init__(self, secret: bytes):
-        self._secret = secret
-
-    def _signature(self, session_id: str) -> str:
-        digest = hmac.new(self._secret, f"webchat-session:{session_id}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-    def issue(self) -> tuple[str, str]:
-        """A new session: ``(session_id, token)``."""
-        session_id = SESSION_PREFIX + secrets.token_hex(16)
-        return session_id, f"{session_id}.{self._signature(session_id)}"
-
-    def verify(self, token: Any) -> str | None:
-        """The session id a token carries, or None if it is missing, malformed or forged."""
-        if not isinstance(token, str) or token.count(".") != 1 or len(token) > 200:
-            return None
-        session_id, signature = token.split(".")
-        if not session_id.startswith(SESSION_PREFIX):
-            return None
-        return session_id if hmac.compare_digest(signature, self._signature(session_id)) else None
 
 
 class WebChatOutput(OutputChannel):
@@ -147,6 +111,7 @@ class _AppBlueprint(SocketBlueprint):
 
     def register(self, app: Sanic, options: dict[str, Any]) -> None:
         self.ctx.app = app
+        limit_request_bodies(app)
         super().register(app, options)
 
 
@@ -162,9 +127,10 @@ class WebChatInput(InputChannel):
         credentials = credentials or {}
         return cls(socketio_path=credentials.get("socketio_path", "/socket.io"))
 
-    def __init__(self, socketio_path: str = "/socket.io", secret: bytes | None = None, web_root: Path = WEB_ROOT):
+    def __init__(self, socketio_path: str = "/socket.io", keys: list[bytes] | None = None,
+                 web_root: Path = WEB_ROOT, sessions: WebChatSessions | None = None):
         self.socketio_path = socketio_path
-        self.signer = SessionSigner(secret or load_secret())
+        self.sessions = sessions or WebChatSessions(SessionSigner(keys or load_keys()))
         self.web_root = web_root
         self.sio: AsyncServer | None = None
 
@@ -172,7 +138,7 @@ class WebChatInput(InputChannel):
         return WebChatOutput(self.sio) if self.sio else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=64 * 1024,
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origin_allowed, max_http_buffer_size=64 * 1024,
                           client_manager=_client_manager())
         self.sio = sio
         webchat = _AppBlueprint(sio, self.socketio_path, "webchat", __name__)
@@ -189,12 +155,21 @@ class WebChatInput(InputChannel):
         async def vendored(_: Request, name: str) -> HTTPResponse:
             return await self._static(f"vendor/{name}")
 
+        async def open_session(request: Request) -> str | HTTPResponse:
+            """The open session named by the request's X-Session-Token, or the refusal to send."""
+            verdict = await asyncio.to_thread(self.sessions.check, request.headers.get("X-Session-Token"), False)
+            if not verdict.open or verdict.session_id is None:
+                return response.json({"error": _REFUSED[verdict.check]}, status=401)
+            if not shared_intake().rate_limits.allow(verdict.session_id, _address(request)):
+                return response.json({"error": "too many requests: wait a few seconds"}, status=429)
+            return verdict.session_id
+
         @webchat.route("/plan", methods=["GET"])
         async def plan(request: Request) -> HTTPResponse:
             """The session's latest action plan as a Markdown file (token in X-Session-Token)."""
-            session_id = self.signer.verify(request.headers.get("X-Session-Token"))
-            if session_id is None:
-                return response.json({"error": "this chat session could not be verified"}, status=401)
+            session_id = await open_session(request)
+            if isinstance(session_id, HTTPResponse):
+                return session_id
             from qi_coach.records import UserRecords
 
             saved = await asyncio.to_thread(UserRecords().latest_plan, session_id)
@@ -202,6 +177,19 @@ class WebChatInput(InputChannel):
                 return response.json({"error": "no action plan yet: the guided triage makes one"}, status=404)
             return response.text(saved.markdown + "\n", content_type="text/markdown; charset=utf-8", headers={
                 **_security_headers(), "Content-Disposition": 'attachment; filename="qi-coach-action-plan.md"'})
+
+        @webchat.route("/forget", methods=["POST"])
+        async def forget(request: Request) -> HTTPResponse:
+            """Delete the session's conversation and records, and end the session ("Delete my data")."""
+            session_id = await open_session(request)
+            if isinstance(session_id, HTTPResponse):
+                return session_id
+            from qi_coach.retention import forget as forget_conversation
+
+            async with request.app.ctx.agent.lock_store.lock(session_id):
+                deleted = await asyncio.to_thread(forget_conversation, session_id)
+            await sio.emit("session_ended", {"reason": "deleted"}, room=session_id)  # the session's other tabs
+            return response.json({"deleted": {"events": deleted.events, "records": deleted.records}})
 
         @webchat.route("/sources", methods=["GET"])
         async def sources(_: Request) -> HTTPResponse:
@@ -211,39 +199,47 @@ class WebChatInput(InputChannel):
 
         @sio.on("session_request")
         async def session_request(sid: str, data: Any) -> None:
-            token = data.get("token") if isinstance(data, dict) else None
-            session_id = self.signer.verify(token)
+            """Continue the session the page holds if it is still open, else start a new one.
+            ``restart`` ("Start a new conversation") revokes the old one first."""
+            data = data if isinstance(data, dict) else {}
+            verdict = await asyncio.to_thread(self.sessions.check, data.get("token"))
+            if verdict.open and data.get("restart") and verdict.session_id:
+                await asyncio.to_thread(self.sessions.revoke, verdict.session_id)
+                await sio.emit("session_ended", {"reason": "restarted"}, room=verdict.session_id)
             history: list[dict] = []
-            if session_id:
+            if verdict.open and not data.get("restart") and verdict.session_id and verdict.token:
+                session_id, token = verdict.session_id, verdict.token
                 history = await self._history(webchat.ctx.app, session_id)
             else:
-                session_id, token = self.signer.issue()
+                session_id, token = await asyncio.to_thread(self.sessions.start)
             await sio.save_session(sid, {"session_id": session_id})
             await sio.enter_room(sid, session_id)
-            await sio.emit("session_confirm", {"token": token, "history": history}, room=sid)
+            ended = verdict.check.value if data.get("token") and verdict.check in (Check.EXPIRED, Check.REVOKED) \
+                else None
+            await sio.emit("session_confirm", {"token": token, "history": history, "ended": ended}, room=sid)
 
         @sio.on("user_uttered")
         async def user_uttered(sid: str, data: Any) -> None:
             if not isinstance(data, dict):
                 await sio.emit("error_message", {"message": "That message could not be read."}, room=sid)
                 return
-            session_id = self.signer.verify(data.get("token"))
+            verdict = await asyncio.to_thread(self.sessions.check, data.get("token"))
             connected = (await sio.get_session(sid)).get("session_id")
-            if session_id is None or session_id != connected:
-                logger.warning("web chat: refused a message whose session token did not verify")
-                await sio.emit("error_message", {"message": "This chat session could not be verified. "
-                                                            "Reload the page to start again."}, room=sid)
+            if not verdict.open or verdict.session_id != connected:
+                logger.warning("web chat: refused a message on a session that is %s", verdict.check.value)
+                await sio.emit("error_message", {"message": _REFUSED[verdict.check], "reason": verdict.check.value},
+                               room=sid)
                 return
             text = data.get("message")
-            if not isinstance(text, str):
-                text = ""
-            if len(text) > CHANNEL_MAX_CHARS:
-                await sio.emit("bot_uttered", {"text": TOO_LONG}, room=sid)
-                return
             display = data.get("display")
-            metadata = {"display": display[:200]} if isinstance(display, str) and display.strip() else {}
-            await on_new_message(UserMessage(text, WebChatOutput(sio), session_id, input_channel=self.name(),
-                                             metadata=metadata))
+            metadata = {"display": display[:200]} if isinstance(display, str) and display.strip() else None
+            message = UserMessage(text if isinstance(text, str) else "", WebChatOutput(sio), connected,
+                                  input_channel=self.name(), metadata=metadata)
+            request = sio.get_environ(sid).get("sanic.request")
+            outcome = await shared_intake().receive(message, on_new_message, webchat.ctx.app.ctx.agent,
+                                                    address=_address(request) if request else None)
+            if outcome is Outcome.FORGOTTEN:
+                await sio.emit("session_ended", {"reason": "deleted"}, room=connected)
 
         return webchat
 
@@ -258,10 +254,36 @@ class WebChatInput(InputChannel):
     async def _history(app: Sanic, session_id: str) -> list[dict]:
         try:
             tracker = await app.ctx.agent.tracker_store.retrieve(session_id)
-        except Exception:  # a history that cannot be read must not stop the chat
+        except (Exception, TrackerStoreFault):  # a history that cannot be read must not stop the chat
             logger.exception("web chat: could not read the history of a session")
             return []
         return history_messages([e.as_dict() for e in tracker.events]) if tracker else []
+
+
+_REFUSED = {
+    Check.EXPIRED: "This conversation has ended because it was not used for a while. A new one is starting.",
+    Check.REVOKED: "This conversation was ended. A new one is starting.",
+    Check.UNKNOWN: "This chat session could not be verified. Reload the page to start again.",
+    Check.OPEN: "",
+}
+
+
+def origin_allowed(origin: str | None, environ: dict) -> bool:
+    """The socket.io Origin check: a browser may connect only from the page's own origin or from
+    ``QI_COACH_PUBLIC_URL``'s (behind a proxy that rewrites the Host). A client that sends no
+    Origin is not a browser page, and is let through to the token checks."""
+    if not origin:
+        return True
+    allowed = {f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"}
+    public = public_base_url()
+    if public:
+        parts = urlsplit(public)
+        allowed.add(f"{parts.scheme}://{parts.netloc}")
+    return origin.rstrip("/") in allowed
+
+
+def _address(request: Request) -> str | None:
+    return request.remote_addr or request.ip
 
 
 def _security_headers() -> dict[str, str]:

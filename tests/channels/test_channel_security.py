@@ -8,7 +8,8 @@ import time
 
 from qi_coach.channels.slack import verify_signature
 from qi_coach.channels.teams import host_allowed
-from qi_coach.channels.webchat import SessionSigner, history_messages
+from qi_coach.channels.webchat import history_messages
+from qi_coach.channels.webchat_sessions import SessionSigner
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -34,8 +35,8 @@ def test_web_sessions_are_issued_by_the_server_and_cannot_be_forged():
     assert signer.verify(token) == session_id
     other_id, _ = signer.issue()
     assert other_id != session_id and len(session_id) >= 36
-    signature = token.split(".")[1]
-    assert signer.verify(f"{other_id}.{signature}") is None  # another id with this signature
+    _, key_id, signature = token.split(".")
+    assert signer.verify(f"{other_id}.{key_id}.{signature}") is None  # another id with this signature
     assert SessionSigner(b"t" * 48).verify(token) is None  # signed with another secret
     for bad in (None, "", 42, {"token": token}, token + ".x", session_id, "x" * 500):
         assert signer.verify(bad) is None

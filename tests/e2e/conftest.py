@@ -71,6 +71,16 @@ class Bot:
         serve.wait_until_ready(self.processes, self.rasa_port, self.actions_port, timeout=240,
                                logs=self.folder / "logs")
 
+    def stop_actions(self) -> None:
+        """Stop the action server only (the Rasa server keeps running)."""
+        serve.stop(self.processes[:1])
+
+    def start_actions(self) -> None:
+        actions = serve.start_actions(self.env, self.actions_port, self.folder / "logs")
+        self.processes = [actions, self.processes[1]]
+        serve.wait_until_ready(self.processes, self.rasa_port, self.actions_port, timeout=240,
+                               logs=self.folder / "logs")
+
     def say(self, text: str, sender: str) -> list[dict]:
         return serve.send(text, sender, self.rasa_port)
 
@@ -104,6 +114,7 @@ def microsoft() -> Iterator[fakes.FakeMicrosoft]:
 
 
 PUBLIC_URL = "https://coach.example.nhs.uk"
+RATE_PER_CONVERSATION = "40/minute"
 
 
 def channel_environment(slack_api: fakes.FakeService, microsoft: fakes.FakeMicrosoft) -> dict[str, str]:
@@ -134,6 +145,8 @@ def bot(tmp_path_factory: pytest.TempPathFactory, slack_api, microsoft) -> Itera
     env = {**serve.server_environment(), "DATABASE_URL": knowledge_url,
            "TRACKER_DATABASE_URL": f"sqlite:///{folder / 'conversations.db'}",
            "QI_COACH_WEBCHAT_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,
+           # every test talks from 127.0.0.1; one conversation's limit is tested (test_privacy.py)
+           "QI_COACH_RATE_PER_ADDRESS": "100000/minute", "QI_COACH_RATE_PER_CONVERSATION": RATE_PER_CONVERSATION,
            **channel_environment(slack_api, microsoft)}
     running = Bot(folder, env, rasa_port, actions_port, endpoints)
     running.start()

@@ -148,7 +148,8 @@ class FakeMicrosoft:
         self.other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = "test-signing-key"
         jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
-        jwk.update({"kid": self.kid, "use": "sig", "endorsements": ["msteams"]})
+        # Microsoft's keys endorse several channels: the connector must still serve Teams alone
+        jwk.update({"kid": self.kid, "use": "sig", "endorsements": ["msteams", "webchat"]})
         self.service = FakeService()
         self.service.routes = {
             ("GET", "/openid"): lambda r: (200, {"issuer": TEAMS_ISSUER, "jwks_uri": f"{self.url}/keys",

@@ -149,10 +149,11 @@ def test_the_priorities_can_be_corrected_before_the_plan(bot, sender):
 
 
 def test_the_web_page_downloads_the_plan_only_for_its_own_session(bot):
-    from qi_coach.channels.webchat import SessionSigner
+    from qi_coach.channels.webchat_sessions import SessionSigner, WebChatSessions
 
-    signer = SessionSigner(bot.env["QI_COACH_WEBCHAT_SECRET"].encode())
-    session_id, token = signer.issue()
+    sessions = WebChatSessions(SessionSigner(bot.env["QI_COACH_WEBCHAT_SECRET"].encode()),
+                               create_engine_for(bot.env["DATABASE_URL"]))
+    session_id, token = sessions.start()
     plan = {"barriers": [], "level_asks": []}
     records(bot).save_plan(session_id, plan, "# Your action plan\n**Aim:** test")
 
@@ -168,7 +169,7 @@ def test_the_web_page_downloads_the_plan_only_for_its_own_session(bot):
     assert status == 200 and body.decode() == "# Your action plan\n**Aim:** test\n"
     assert "qi-coach-action-plan.md" in disposition
     assert download({})[0] == 401
-    assert download({"X-Session-Token": f"{session_id}.forged"})[0] == 401
-    _, other_token = signer.issue()
+    assert download({"X-Session-Token": f"{session_id}.forged.x"})[0] == 401
+    _, other_token = sessions.start()
     status, body, _ = download({"X-Session-Token": other_token})
     assert status == 404 and "no action plan yet" in json.loads(body)["error"]

@@ -8,7 +8,7 @@ import urllib.request
 
 import socketio
 
-from qi_coach.channels.webchat import SESSION_PREFIX
+from qi_coach.channels.webchat_sessions import SESSION_PREFIX
 
 DESCRIPTION = "the consultants won't come to the meetings and we can't get data out of the EPR"
 
@@ -20,7 +20,7 @@ class WebClient:
         self.url = url
         self.sio = socketio.AsyncClient(reconnection=False)
         self.inbox: asyncio.Queue = asyncio.Queue()
-        for event in ("session_confirm", "bot_uttered", "error_message"):
+        for event in ("session_confirm", "bot_uttered", "error_message", "session_ended"):
             self.sio.on(event, self._collector(event))
 
     def _collector(self, event: str):
@@ -110,9 +110,10 @@ def test_a_forged_token_is_refused_and_reaches_no_conversation(bot):
         tab = WebClient(bot.url)
         real = (await tab.connect())["token"]
         session_id = real.split(".")[0]
-        forged = f"{SESSION_PREFIX}{'0' * 32}.{real.split('.')[1]}"  # someone else's id, our signature
+        _, key_id, signature = real.split(".")
+        forged = f"{SESSION_PREFIX}{'0' * 32}.{key_id}.{signature}"  # someone else's id, our signature
         await tab.say(forged, "hello")
-        await tab.say(f"{session_id}.not-the-signature", "hello")
+        await tab.say(f"{session_id}.{key_id}.not-the-signature", "hello")
         await tab.say("", "hello")
         got = await tab.quiet()
         await tab.close()

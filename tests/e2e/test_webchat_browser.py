@@ -4,6 +4,7 @@ against the running servers. Screenshots go to ``reports/screenshots/`` for a pe
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -141,3 +142,55 @@ def test_the_triage_starts_from_the_page_and_its_plan_downloads(bot, phone: Page
     saved = download.value
     assert saved.suggested_filename == "qi-coach-action-plan.md"
     assert Path(saved.path()).read_text().startswith("# Your action plan\n**Aim:** cut missed doses")
+
+
+def test_with_the_action_server_down_the_page_says_so_within_ten_seconds(bot, phone: Page):
+    phone.goto(f"{bot.url}/webhooks/webchat/")
+    log = phone.get_by_role("log", name="Conversation")
+    expect(log.locator(".message.bot").first).to_contain_text("quality-improvement")
+    bot.stop_actions()
+    try:
+        box = phone.get_by_label("Your message")
+        box.fill(DESCRIPTION)
+        box.press("Enter")
+        expect(log.locator(".message.bot").last).to_contain_text("I can't reach my knowledge store just now",
+                                                                 timeout=10_000)
+        phone.screenshot(path=SCREENSHOTS / "webchat-5-knowledge-store-down.png", full_page=True)
+    finally:
+        bot.start_actions()
+
+
+def test_details_typed_on_the_page_are_taken_out_and_the_person_is_told(bot, phone: Page):
+    phone.goto(f"{bot.url}/webhooks/webchat/")
+    log = phone.get_by_role("log", name="Conversation")
+    expect(log.locator(".message.bot").first).to_contain_text("quality-improvement")
+    box = phone.get_by_label("Your message")
+    box.fill("Mrs Patel (943 476 5919) fell again and the consultants won't come to the falls meeting")
+    box.press("Enter")
+    expect(log).to_contain_text("I've taken a name and an NHS number out of your message")
+    expect(log).to_contain_text(re.compile(r"Is that right\?|Is it mainly one of these\?"))
+    phone.screenshot(path=SCREENSHOTS / "webchat-6-details-removed.png", full_page=True)
+    phone.reload()  # what was kept is what the history shows
+    expect(log.locator(".message.user").last).to_have_text(
+        "You said: [name] ([NHS number]) fell again and the consultants won't come to the falls meeting")
+
+
+def test_delete_my_data_on_the_page_asks_first_then_starts_afresh(bot, phone: Page):
+    phone.goto(f"{bot.url}/webhooks/webchat/")
+    log = phone.get_by_role("log", name="Conversation")
+    expect(log.locator(".message.bot").first).to_contain_text("quality-improvement")
+    box = phone.get_by_label("Your message")
+    box.fill(DESCRIPTION)
+    box.press("Enter")
+    expect(log).to_contain_text("Is that right?")
+    old_token = phone.evaluate("window.localStorage.getItem('qi-coach.session')")
+    phone.once("dialog", lambda dialog: dialog.dismiss())
+    phone.get_by_role("button", name="Delete my data").click()
+    expect(log).to_contain_text("Is that right?")  # dismissed: nothing happened
+    phone.once("dialog", lambda dialog: dialog.accept())
+    phone.get_by_role("button", name="Delete my data").click()
+    expect(phone.get_by_role("status")).to_contain_text("were deleted")
+    expect(log).not_to_contain_text("Is that right?")
+    expect(log.locator(".message.bot").first).to_contain_text("quality-improvement")  # a new conversation
+    assert phone.evaluate("window.localStorage.getItem('qi-coach.session')") != old_token
+    phone.screenshot(path=SCREENSHOTS / "webchat-7-data-deleted.png")
