@@ -148,8 +148,14 @@ def send(text: str, sender: str, rasa_port: int = RASA_PORT) -> list[dict]:
     body = json.dumps({"sender": sender, "message": text}).encode()
     request = urllib.request.Request(f"http://{HOST}:{rasa_port}/webhooks/rest/webhook", data=body,
                                      headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as reply:
-        return json.loads(reply.read() or b"[]")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            return json.loads(reply.read() or b"[]")
+    except urllib.error.HTTPError as refusal:  # 429 (slow down) still carries the reply to show
+        body = json.loads(refusal.read() or b"null")
+        if isinstance(body, list):
+            return body
+        raise
 
 
 def _sender_id() -> str:
@@ -197,9 +203,9 @@ def prepare() -> None:
     from qi_coach.channels.webchat_sessions import load_keys
     from qi_coach.paths import VAR_DIR
 
+    load_keys()
     os.umask(PRIVATE_UMASK)
     make_private(VAR_DIR)
-    load_keys()
     print(retention.purge().summary(), flush=True)
 
 

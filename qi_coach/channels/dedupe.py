@@ -68,6 +68,7 @@ class ProcessedEvents(TablesOnFirstUse):
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(ChannelEvent).values(channel=self.channel, event_id=key, received_at=now))
+            self.purge()  # the table stays a day's events long
             return True
         except IntegrityError:
             pass
@@ -85,7 +86,7 @@ class ProcessedEvents(TablesOnFirstUse):
                          .values(completed_at=self.clock()))
 
     def purge(self) -> int:
-        """Forget events older than ``KEEP_FOR``; how many."""
+        """Forget events older than ``KEEP_FOR``, of every channel; how many."""
         with self.engine.begin() as conn:
             return conn.execute(delete(ChannelEvent).where(ChannelEvent.received_at < self.clock() - KEEP_FOR)
                                 ).rowcount

@@ -18,7 +18,7 @@ import socketio
 from qi_coach.channels import intake
 from tests.e2e.conftest import PUBLIC_URL, RATE_PER_CONVERSATION, texts
 from tests.e2e.test_slack import WEBHOOK as SLACK_WEBHOOK
-from tests.e2e.test_slack import event, fresh_channel, post_event, posts_to, section_text
+from tests.e2e.test_slack import event, fresh_channel, post_event, posted, posts_to, section_text
 from tests.e2e.test_teams import WEBHOOK as TEAMS_WEBHOOK
 from tests.e2e.test_teams import conversation, replies, send
 from tests.e2e.test_webchat import WebClient, run
@@ -284,3 +284,30 @@ def test_a_slack_reply_that_fails_to_send_never_loses_the_persons_turn(bot, slac
     assert "user" in stored and "bot" in stored  # the turn was kept, replies and all
     if failures == 1:
         assert posts_to(slack_api, channel, 1)  # retried and delivered
+
+
+def test_a_slack_event_whose_server_stopped_mid_way_is_handled_when_slack_retries(bot, slack_api):
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert
+
+    from knowledge.db import create_engine_for
+    from qi_coach.channels.dedupe import STALE_AFTER, ChannelEvent
+
+    event_id = f"Ev{uuid.uuid4().hex[:10]}"
+    lost_at = datetime.now(timezone.utc) - STALE_AFTER * 2  # claimed, never completed: that server died
+    with create_engine_for(bot.env["DATABASE_URL"]).begin() as conn:
+        conn.execute(insert(ChannelEvent).values(channel="slack", event_id=event_id, received_at=lost_at))
+    channel = fresh_channel()
+    assert post_event(bot, event("we never have time for QI", channel=channel, event_id=event_id))[0] == 200
+    answered = len(posts_to(slack_api, channel, 1))
+    assert answered >= 1
+    assert post_event(bot, event("we never have time for QI", channel=channel, event_id=event_id))[0] == 200
+    time.sleep(2)
+    assert len(posted(slack_api, channel)) == answered  # handled once, not again on the next retry
+
+
+def test_what_the_servers_write_is_readable_by_their_user_only(bot):
+    written = [sqlite_file(bot.env["TRACKER_DATABASE_URL"]), *(bot.folder / "logs").glob("*.log")]
+    assert written and all((path.stat().st_mode & 0o777) == 0o600 for path in written), \
+        {path.name: oct(path.stat().st_mode & 0o777) for path in written}
