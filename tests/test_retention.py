@@ -6,37 +6,36 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from rasa.core.tracker_store import SQLTrackerStore
+from sqlalchemy import insert, text
 
-from knowledge.db import create_engine_for
 from qi_coach import retention
 from qi_coach.channels.webchat_sessions import Check, SessionSigner, WebChatSessions
 from qi_coach.readings import BarrierReading, Origin
 from qi_coach.records import UserRecords
+from tests.knowledge.conftest import BACKENDS, _make_engine, postgres_admin  # noqa: F401  (a fixture)
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def engines(tmp_path):
-    records = create_engine_for(f"sqlite:///{tmp_path / 'records.db'}")
-    conversations = create_engine_for(f"sqlite:///{tmp_path / 'conversations.db'}")
-    with conversations.begin() as conn:  # Rasa's events table, as SQLTrackerStore makes it
-        conn.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, "
-                          "type_name VARCHAR(255), timestamp FLOAT, intent_name VARCHAR(255), "
-                          "action_name VARCHAR(255), data TEXT)"))
-    return records, conversations
+@pytest.fixture(params=BACKENDS)
+def engines(request, tmp_path):
+    """The records and the conversations in one empty database, as DATABASE_URL alone gives
+    (SQLite, and PostgreSQL for the production path), with Rasa's own events table."""
+    for database in _make_engine(request.param, request, tmp_path):
+        SQLTrackerStore.SQLEvent.__table__.create(database)
+        yield database, database
 
 
-def add_events(engine, sender: str, *moments: datetime) -> None:
-    with engine.begin() as conn:
+def add_events(database, sender: str, *moments: datetime) -> None:
+    with database.begin() as conn:
         for moment in moments:
-            conn.execute(text("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (:s, 'user', :t, :d)"),
-                         {"s": sender, "t": moment.timestamp(), "d": json.dumps({"text": "no time"})})
+            conn.execute(insert(SQLTrackerStore.SQLEvent.__table__).values(
+                sender_id=sender, type_name="user", timestamp=moment.timestamp(), data=json.dumps({"text": "no time"})))
 
 
-def senders(engine) -> list[str]:
-    with engine.connect() as conn:
+def senders(database) -> list[str]:
+    with database.connect() as conn:
         return sorted(set(conn.execute(text("SELECT sender_id FROM events")).scalars()))
 
 

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from knowledge.db import create_engine_for
 from qi_coach.channels.webchat_sessions import (
     Check,
     SecretError,
@@ -14,6 +13,7 @@ from qi_coach.channels.webchat_sessions import (
     WebChatSessions,
     load_keys,
 )
+from tests.knowledge.conftest import BACKENDS, _make_engine, postgres_admin  # noqa: F401  (a fixture)
 
 OLD_KEY, NEW_KEY = b"o" * 40, b"n" * 40
 
@@ -29,9 +29,10 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-@pytest.fixture
-def engine(tmp_path):
-    return create_engine_for(f"sqlite:///{tmp_path / 'sessions.db'}")
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path):
+    """An empty database per test, on SQLite and on PostgreSQL (the production path)."""
+    yield from _make_engine(request.param, request, tmp_path)
 
 
 def sessions(engine, clock, keys=(NEW_KEY,)) -> WebChatSessions:
