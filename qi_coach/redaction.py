@@ -68,6 +68,16 @@ class Redacted:
         return bool(self.removed)
 
 
+_ANY_PLACEHOLDER = re.compile(r"\s*(?:" + "|".join(re.escape(p) for p in PLACEHOLDERS) + r")")
+
+
+def without_placeholders(text: str) -> str:
+    """What the models read of a redacted message: the placeholders dropped. They were never in
+    the training data, and "[NHS number]" says nothing about why a project is stuck, so left in
+    they only dilute the reading (0.96 to 0.78 on one pasted description, 0.98 without them)."""
+    return _ANY_PLACEHOLDER.sub("", text).strip()
+
+
 def is_nhs_number(digits: str) -> bool:
     """Ten digits (spaces and hyphens allowed) with a valid Modulus 11 check digit."""
     return nhs.is_valid(digits)

@@ -45,7 +45,10 @@ class Purged:
     sessions: int
 
     def summary(self) -> str:
-        return (f"Deleted what was older than {self.before:%Y-%m-%d %H:%M} UTC: {self.conversations} conversations "
+        when = f"{self.before:%d %b %Y}"
+        if not (self.conversations or self.records or self.sessions):
+            return f"Retention: nothing from before {when} to delete."
+        return (f"Retention: deleted what was from before {when}: {self.conversations} conversations "
                 f"({self.events} events), {self.records} records (plans, feedback, confirmed barriers) and "
                 f"{self.sessions} web chat sessions.")
 

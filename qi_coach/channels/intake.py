@@ -9,11 +9,13 @@ One owner for the rules a channel must not get wrong:
 - **privacy**: the text (and a pressed button's title) is redacted (``qi_coach.redaction``)
   before the classifier, the tracker store, the records or a log sees it, and the person is
   told once per conversation, kindly, what was taken out;
-- **visible failures**: the person always hears something. A turn that has not finished
-  after ``SLOW_AFTER`` seconds gets a "still working" reply; a custom action that failed
-  (the action server down, or crashing) gets a reply saying so; a conversation store that
-  cannot be read or written stops the turn (``TrackerStoreFault``) and the person is told,
-  instead of Rasa carrying on with an empty conversation.
+- **the person's data**: "delete my data" is answered here, with a confirmation, and never
+  reaches the model or the conversation store (``qi_coach.retention`` deletes);
+- **visible failures**: the person always hears something. A turn still running after
+  ``SLOW_AFTER`` seconds gets a "still working" reply; a custom action that failed (the action
+  server down, or crashing) gets a reply saying so; a conversation store that cannot be read
+  or written stops the turn (``TrackerStoreFault``) and the person is told, instead of Rasa
+  carrying on with an empty conversation; a turn that ends without a reply gets one asking again.
 
 Channels call ``Intake.receive`` with the message and act on its ``Outcome`` (the HTTP
 channels answer 429 when it is ``RATE_LIMITED``). The request body limit is set on the
@@ -56,6 +58,7 @@ ACTIONS_FAILED = ("I can't reach my knowledge store just now, so I couldn't fini
 STORE_FAILED = ("I can't open our conversation just now (my conversation store isn't answering), so I "
                 "haven't acted on that message. Please try again in a minute.")
 FAILED = "Something went wrong on my side and I couldn't answer that. Please try again in a minute."
+NO_REPLY = "I didn't have an answer for that. Could you tell me again, in other words, what is getting in the way?"
 FORGET_ASK = ("Do you want me to delete this conversation and everything kept from it: the barriers you "
               "confirmed, your feedback and your action plan? This can't be undone.")
 FORGET_CONFIRM, FORGET_CANCEL = "/forget_my_data", "/keep_my_data"
@@ -274,6 +277,9 @@ class Intake:
         if turn.action_failures:
             await _say(out, message.sender_id, ACTIONS_FAILED)
             return Outcome.FAILED
+        if turn.replies == 0:  # the dialogue chose to listen without a word: never leave silence
+            logger.warning("a turn ended without a reply; the person was asked again")
+            await _say(out, message.sender_id, NO_REPLY)
         return Outcome.HANDLED
 
 

@@ -212,6 +212,9 @@ class WebChatInput(InputChannel):
                 history = await self._history(webchat.ctx.app, session_id)
             else:
                 session_id, token = await asyncio.to_thread(self.sessions.start)
+            previous = (await sio.get_session(sid)).get("session_id")
+            if previous and previous != session_id:
+                await sio.leave_room(sid, previous)  # this tab no longer hears the session it left
             await sio.save_session(sid, {"session_id": session_id})
             await sio.enter_room(sid, session_id)
             ended = verdict.check.value if data.get("token") and verdict.check in (Check.EXPIRED, Check.REVOKED) \
@@ -226,9 +229,9 @@ class WebChatInput(InputChannel):
             verdict = await asyncio.to_thread(self.sessions.check, data.get("token"))
             connected = (await sio.get_session(sid)).get("session_id")
             if not verdict.open or verdict.session_id != connected:
-                logger.warning("web chat: refused a message on a session that is %s", verdict.check.value)
-                await sio.emit("error_message", {"message": _REFUSED[verdict.check], "reason": verdict.check.value},
-                               room=sid)
+                refusal = verdict.check if not verdict.open else Check.UNKNOWN  # another tab's session
+                logger.warning("web chat: refused a message on a session that is %s", refusal.value)
+                await sio.emit("error_message", {"message": _REFUSED[refusal], "reason": refusal.value}, room=sid)
                 return
             text = data.get("message")
             display = data.get("display")
@@ -264,7 +267,6 @@ _REFUSED = {
     Check.EXPIRED: "This conversation has ended because it was not used for a while. A new one is starting.",
     Check.REVOKED: "This conversation was ended. A new one is starting.",
     Check.UNKNOWN: "This chat session could not be verified. Reload the page to start again.",
-    Check.OPEN: "",
 }
 
 

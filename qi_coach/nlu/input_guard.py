@@ -1,8 +1,9 @@
 """Two components that keep bad input from reaching (or confusing) the models.
 
-``InputNormaliser`` runs first: it cleans the text, cuts very long messages to
-``limits.MESSAGE_CHARS``, spells out "IT", keeps only the meant half of a short correction ("more the IT than
-the consultants": see ``corrections``) and records ``input_quality`` in the parse result.
+``InputNormaliser`` runs first: it drops redaction's placeholders ("[NHS number]"), cleans the
+text, cuts very long messages to ``limits.MESSAGE_CHARS``, spells out "IT", keeps only the meant
+half of a short correction ("more the IT than the consultants": see ``corrections``) and records
+``input_quality`` in the parse result.
 ``InputGuard`` runs last: when there was nothing it could read (empty, emoji only, not
 English) it sets the intent to ``unreadable_input`` and clears barriers, so the dialogue
 answers with a helpful message instead of guessing.
@@ -23,6 +24,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from qi_coach import limits
 from qi_coach.nlu import corrections, text_checks
 from qi_coach.readings import BARRIER_ASSESSMENT, BARRIER_CANDIDATES, BARRIERS, INPUT_QUALITY, Assessment
+from qi_coach.redaction import without_placeholders
 
 UNREADABLE_INTENT = "unreadable_input"
 UNREADABLE = {text_checks.EMPTY, text_checks.NO_WORDS, text_checks.NOT_ENGLISH}
@@ -52,7 +54,7 @@ class InputNormaliser(_Stateless):
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            raw = message.get(TEXT) or ""
+            raw = without_placeholders(message.get(TEXT) or "")  # a message of placeholders alone is empty
             quality = text_checks.quality(raw)
             message.set(INPUT_QUALITY, quality, add_to_output=True)
             cleaned = limits.truncate(text_checks.spell_out(text_checks.clean(raw)))

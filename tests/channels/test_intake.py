@@ -200,3 +200,14 @@ def test_servers_sharing_redis_share_one_rate_limit():
     assert [one.allow(conversation), two.allow(conversation), one.allow(conversation)] == [True] * 3
     assert not two.allow(conversation) and not one.allow(conversation)
     assert one.allow(f"{conversation}-other")
+
+
+def test_a_turn_that_ends_without_a_word_gets_a_reply_asking_again():
+    async def silent(message):
+        pass
+
+    class Quiet(Rasa):
+        async def __call__(self, message):
+            self.seen.append(message)
+
+    assert send("hmm", Quiet(behaviour=silent)) == (Outcome.HANDLED, [intake.NO_REPLY])

@@ -311,3 +311,29 @@ def test_what_the_servers_write_is_readable_by_their_user_only(bot):
     written = [sqlite_file(bot.env["TRACKER_DATABASE_URL"]), *(bot.folder / "logs").glob("*.log")]
     assert written and all((path.stat().st_mode & 0o777) == 0o600 for path in written), \
         {path.name: oct(path.stat().st_mode & 0o777) for path in written}
+
+
+def test_a_teams_reply_the_connector_refuses_never_loses_the_persons_turn(bot, microsoft):
+    conv = conversation()
+    route = ("POST", "/v3/conversations/")
+    working = microsoft.service.routes[route]
+    count = {"n": 0}
+
+    def flaky(record):
+        if f"/v3/conversations/{conv}/" not in record.path:
+            return working(record)
+        count["n"] += 1
+        return (502, {"error": "bad gateway"}) if count["n"] == 1 else working(record)
+
+    microsoft.service.routes[route] = flaky
+    try:
+        assert send(bot, microsoft.activity("we never have time for QI", conv), microsoft.token()) == 200
+    finally:
+        microsoft.service.routes[route] = working
+    assert count["n"] >= 2 and replies(microsoft, conv, 2)  # the refused reply was sent again
+    stored = [e["event"] for e in conversation_events(bot, conversation_id_of(conv))]
+    assert "user" in stored and "bot" in stored
+
+
+def conversation_id_of(teams_conversation: str) -> str:
+    return f"teams:{teams_conversation}:aad-29:user-one"

@@ -143,6 +143,7 @@ def test_one_browser_cannot_read_or_write_another_browsers_conversation(bot):
     mallory_session, refused, alice_extra = run(scenario())
     assert mallory_session["history"] == []
     assert [event for event, _ in refused] == ["error_message"]
+    assert "could not be verified" in refused[0][1]["message"]
     assert alice_extra == []
 
 

@@ -42,3 +42,17 @@ def test_it_the_department_is_spelled_out_but_not_it_the_pronoun():
     assert tc.spell_out("It is the rota") == "It is the rota"
     assert tc.spell_out("IT IS A NIGHTMARE HERE") == "IT IS A NIGHTMARE HERE"  # shouting, not IT
     assert tc.spell_out("ITU beds and QIT meetings") == "ITU beds and QIT meetings"
+
+
+def test_the_models_read_a_redacted_message_without_its_placeholders():
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from qi_coach.nlu.input_guard import PLACEHOLDER, InputNormaliser
+    from qi_coach.readings import INPUT_QUALITY
+
+    described = Message({TEXT: "[name] in bay 3 keeps falling and the night staff have no time. Ring [phone number]"})
+    only_details = Message({TEXT: "[NHS number] [phone number]"})
+    InputNormaliser().process([described, only_details])
+    assert described.get(TEXT) == "in bay 3 keeps falling and the night staff have no time. Ring"
+    assert (only_details.get(TEXT), only_details.get(INPUT_QUALITY)) == (PLACEHOLDER, tc.EMPTY)
