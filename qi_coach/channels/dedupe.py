@@ -13,16 +13,19 @@ across restarts and across several Rasa servers behind a load balancer.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Column, DateTime, String, and_, delete, insert, inspect, text, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import declarative_base
 
 from knowledge.db import TablesOnFirstUse
+
+logger = logging.getLogger(__name__)
 
 KEEP_FOR = timedelta(days=1)  # platforms retry within minutes; a day is plenty
 #: A claim this old that never completed was lost with its server: a retry takes it over.
@@ -80,10 +83,15 @@ class ProcessedEvents(TablesOnFirstUse):
         return taken == 1
 
     def complete(self, event_id: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(update(ChannelEvent).where(ChannelEvent.channel == self.channel,
-                                                    ChannelEvent.event_id == event_id[:255])
-                         .values(completed_at=self.clock()))
+        """Mark a claimed event handled. Called after the turn, so a database error here is
+        logged, not raised: the worst it leads to is a late retry being handled again."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(ChannelEvent).where(ChannelEvent.channel == self.channel,
+                                                        ChannelEvent.event_id == event_id[:255])
+                             .values(completed_at=self.clock()))
+        except SQLAlchemyError:
+            logger.exception("%s: could not mark an event handled", self.channel)
 
     def purge(self) -> int:
         """Forget events older than ``KEEP_FOR``, of every channel; how many."""
