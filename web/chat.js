@@ -20,6 +20,7 @@
   var NO_REPLY_MS = 15000;
   var waiting = null;
   var pendingNote = "";  // why a new session is starting, shown once it has
+  var note = "";  // that reason, kept in view until the person writes
 
   marked.setOptions({ gfm: true, breaks: true });
   DOMPurify.addHook("afterSanitizeAttributes", function (node) {
@@ -112,6 +113,7 @@
   function say(payload, display) {
     if (!token) return;
     disableOldButtons();
+    note = "";
     addUser(display || payload);
     setStatus("qi-coach is thinking…");
     window.clearTimeout(waiting);
@@ -155,8 +157,9 @@
       else addBot(m, i > lastUser);  // only the latest replies' buttons can still be pressed
     });
     setEnabled(true);
-    setStatus((data.ended && ENDED[data.ended]) || pendingNote);
+    note = (data.ended && ENDED[data.ended]) || pendingNote;
     pendingNote = "";
+    setStatus(note);
     if (!history.length) {
       // a new conversation starts with the coach's greeting, not with a message from the user
       socket.emit("user_uttered", { token: token, message: "/greet", display: null });
@@ -166,7 +169,7 @@
 
   socket.on("bot_uttered", function (message) {
     window.clearTimeout(waiting);
-    setStatus("");
+    setStatus(note);
     addBot(message, true);
   });
 
