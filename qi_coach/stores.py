@@ -17,6 +17,7 @@ save is one transaction), and the intake tells the person (``qi_coach.channels.i
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
@@ -75,7 +76,13 @@ class ConfiguredSQLTrackerStore(SQLTrackerStore):
 
 
 def conversations_engine() -> Engine:
-    return create_engine_for(conversations_url())
+    """An engine for the conversation database (one per process and address, not per call)."""
+    return _engine_for(conversations_url())
+
+
+@cache
+def _engine_for(url: str) -> Engine:
+    return create_engine_for(url)
 
 
 def delete_conversation(sender_id: str, engine: Engine | None = None) -> int:
