@@ -35,7 +35,10 @@ EMAIL = "[email address]"
 POSTCODE = "[postcode]"
 DATE_OF_BIRTH = "[date of birth]"
 NAME = "[name]"
-PLACEHOLDERS = (NHS_NUMBER, PHONE, EMAIL, POSTCODE, DATE_OF_BIRTH, NAME)
+#: Each placeholder as a person would say it ("I've taken an NHS number out").
+SPOKEN = {NHS_NUMBER: "an NHS number", PHONE: "a phone number", EMAIL: "an email address",
+          POSTCODE: "a postcode", DATE_OF_BIRTH: "a date of birth", NAME: "a name"}
+PLACEHOLDERS = tuple(SPOKEN)
 
 _NHS = re.compile(r"(?<![\d+])\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)")
 _EMAIL = re.compile(r"\b[\w.%+-]+@[\w-]+(?:\.[\w-]+)+\b")

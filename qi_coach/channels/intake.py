@@ -26,6 +26,7 @@ read, let alone parsed or authenticated.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import enum
 import logging
@@ -36,10 +37,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.shared.core.events import UserUttered
 from sanic import Blueprint, Sanic
 
 from qi_coach import limits
-from qi_coach.redaction import redact
+from qi_coach.redaction import SPOKEN, redact
 from qi_coach.stores import TrackerStoreFault
 
 logger = logging.getLogger(__name__)
@@ -74,11 +76,6 @@ FORGET_REQUEST = re.compile(
     r"(?:my|our|this)\s+(?:data|conversation|chat|history|details|information|info|plan)|forget\s+me)"
     r"(?:\s+(?:please|now|thanks|thank you))?\W*$", re.IGNORECASE)
 RATE_LIMITED = "You're sending messages faster than I can read them. Please wait a few seconds and try again."
-
-_PLACEHOLDER_WORDS = {"[NHS number]": "an NHS number", "[phone number]": "a phone number",
-                      "[email address]": "an email address", "[postcode]": "a postcode",
-                      "[date of birth]": "a date of birth", "[name]": "a name"}
-
 
 class Outcome(enum.Enum):
     HANDLED = "handled"
@@ -166,7 +163,7 @@ class RateLimits:
 # --- the intake ------------------------------------------------------------------------------
 
 def _notice(removed: tuple[str, ...]) -> str:
-    words = [_PLACEHOLDER_WORDS.get(p, p) for p in removed]
+    words = [SPOKEN.get(p, p) for p in removed]
     what = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
     return NOTICE.format(what=what)
 
@@ -219,7 +216,7 @@ class Intake:
             await _say(out, message.sender_id, _notice(removed))
         turn = _Turn()
         message.output_channel = _CountingOutput(out, turn)
-        task = asyncio.create_task(self._handle(message, on_new_message, turn))
+        task = asyncio.create_task(self._handle(message, on_new_message, out, turn))
         done, _ = await asyncio.wait({task}, timeout=self.slow_after)
         if not done:
             await _say(out, message.sender_id, SLOW)
@@ -242,15 +239,8 @@ class Intake:
             return Outcome.HANDLED
         if text != FORGET_CONFIRM:
             return None
-        from qi_coach.retention import forget
-
         try:
-            lock_store = getattr(agent, "lock_store", None)
-            if lock_store is not None:
-                async with lock_store.lock(sender):  # not while one of its turns is being saved
-                    await asyncio.to_thread(forget, sender)
-            else:
-                await asyncio.to_thread(forget, sender)
+            await forget_conversation(agent, sender)
         except Exception:
             logger.exception("deleting a conversation's data failed")
             await _say(out, sender, FORGET_FAILED)
@@ -260,9 +250,8 @@ class Intake:
 
     @staticmethod
     async def _handle(message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                      turn: _Turn) -> Outcome:
-        out = message.output_channel.inner if isinstance(message.output_channel, _CountingOutput) \
-            else message.output_channel
+                      out: OutputChannel, turn: _Turn) -> Outcome:
+        """Run the turn; ``out`` is the channel's own output, for what the intake itself says."""
         _current_turn.set(turn)  # this task's own context: the log handler sees this turn only
         try:
             await on_new_message(message)
@@ -281,6 +270,16 @@ class Intake:
             logger.warning("a turn ended without a reply; the person was asked again")
             await _say(out, message.sender_id, NO_REPLY)
         return Outcome.HANDLED
+
+
+async def forget_conversation(agent: Any, conversation_id: str) -> Any:
+    """Delete one conversation and everything kept from it (``retention.forget``), holding the
+    conversation's lock so none of its turns is being saved meanwhile; what was deleted."""
+    from qi_coach.retention import forget
+
+    lock_store = getattr(agent, "lock_store", None)
+    async with lock_store.lock(conversation_id) if lock_store is not None else contextlib.nullcontext():
+        return await asyncio.to_thread(forget, conversation_id)
 
 
 async def _say(out: OutputChannel, recipient_id: str, text: str) -> None:
@@ -302,8 +301,7 @@ async def _told_before(agent: Any, sender_id: str) -> bool:
         return False
     if tracker is None:
         return False
-    return any(getattr(e, "metadata", None) and e.metadata.get(REDACTED_KEY) for e in tracker.events
-               if type(e).__name__ == "UserUttered")
+    return any(isinstance(e, UserUttered) and (e.metadata or {}).get(REDACTED_KEY) for e in tracker.events)
 
 
 class LimitedBlueprint(Blueprint):

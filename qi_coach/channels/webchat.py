@@ -40,7 +40,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from qi_coach.channels.formatting import public_base_url
-from qi_coach.channels.intake import Outcome, limit_request_bodies, shared_intake
+from qi_coach.channels.intake import Outcome, forget_conversation, limit_request_bodies, shared_intake
 from qi_coach.channels.webchat_sessions import Check, SessionSigner, WebChatSessions, load_keys
 from qi_coach.paths import PROJECT_ROOT
 from qi_coach.stores import TrackerStoreFault
@@ -184,10 +184,7 @@ class WebChatInput(InputChannel):
             session_id = await open_session(request)
             if isinstance(session_id, HTTPResponse):
                 return session_id
-            from qi_coach.retention import forget as forget_conversation
-
-            async with request.app.ctx.agent.lock_store.lock(session_id):
-                deleted = await asyncio.to_thread(forget_conversation, session_id)
+            deleted = await forget_conversation(request.app.ctx.agent, session_id)
             await sio.emit("session_ended", {"reason": "deleted"}, room=session_id)  # the session's other tabs
             return response.json({"deleted": {"events": deleted.events, "records": deleted.records}})
 
