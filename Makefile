@@ -44,7 +44,8 @@ SPACY_INPUTS := knowledge/content/entities.yml knowledge/content/tools.yml \
 	qi_coach/spacy_pipeline.py qi_coach/spacy_components.py
 SPACY := $(VENV)/.spacy-pipeline
 
-.PHONY: help install browser knowledge spacy train run test check lint validate test-stories eval bench constraints clean
+.PHONY: help install browser haproxy knowledge spacy train run cluster test check lint validate test-stories eval bench \
+	bench-scale constraints clean
 
 help:
 	@echo "make run    set everything up and start qi-coach"
@@ -52,6 +53,8 @@ help:
 	@echo "make eval   evaluate barrier classification (report in reports/eval/)"
 	@echo "make bench  benchmarks (parse latency and memory, knowledge store query speed)"
 	@echo "make train  train the model if its inputs changed (make run does this)"
+	@echo "make cluster [N=3]  N Rasa servers behind HAProxy, sharing PostgreSQL and Redis (docs/deploy.md)"
+	@echo "make bench-scale    load test: 1 server, then 2 (report in reports/bench/)"
 	@echo "make check  the fast lane: lint and the tests that need no trained model and no server"
 
 # --- set-up ------------------------------------------------------------------------------
@@ -84,20 +87,31 @@ $(VENV)/.quiet: $(VENV)/.installed qi_coach/quiet.py
 
 install: $(VENV)/.installed $(VENV)/.quiet
 
-# Headless Chromium for the web chat's browser tests: Debian's package, driven by Playwright
-# (whose own browser download needs the internet and is never used).
-export CHROMIUM ?= $(shell command -v chromium 2>/dev/null || echo /usr/bin/chromium)
-browser:
-	@if [ -x "$(CHROMIUM)" ]; then :; \
+# A program from Debian's packages, installed when missing (as root, with apt-get):
+# $(call debian-package,path to the program,package,what needs it,variable that can name it).
+define debian-package
+	@if [ -x "$(1)" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "==> Installing Chromium (Debian's package) for the web chat's browser tests"; \
+		echo "==> Installing $(2) (Debian's package) for $(3)"; \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get install -y -q chromium >/dev/null 2>&1 || \
-			{ apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+		apt-get install -y -q $(2) >/dev/null 2>&1 || \
+			{ apt-get update -q >/dev/null && apt-get install -y -q $(2) >/dev/null; }; \
 	else \
-		echo "The browser tests need Chromium: install it (sudo apt-get install chromium) or set CHROMIUM=/path."; \
+		echo "$(3) need $(2): install it (sudo apt-get install $(2)) or set $(4)=/path."; \
 		exit 1; \
 	fi
+endef
+
+# Headless Chromium for the web chat's browser tests, driven by Playwright (whose own browser
+# download needs the internet and is never used).
+export CHROMIUM ?= $(shell command -v chromium 2>/dev/null || echo /usr/bin/chromium)
+browser:
+	$(call debian-package,$(CHROMIUM),chromium,the web chat's browser tests,CHROMIUM)
+
+# The load balancer of `make cluster`, `make bench-scale` and their tests.
+export HAPROXY ?= $(shell command -v haproxy 2>/dev/null || echo /usr/sbin/haproxy)
+haproxy:
+	$(call debian-package,$(HAPROXY),haproxy,make cluster and its tests,HAPROXY)
 
 # Idempotent: an unchanged content set is a no-op, so this runs every time.
 knowledge: install
@@ -127,14 +141,19 @@ train: $(MODEL)
 run: knowledge $(MODEL)
 	@$(BIN)/qi-coach serve
 
-test: install browser lint validate knowledge $(MODEL)
+# Several servers on this machine, the production shape: see docs/deploy.md.
+N ?= 2
+cluster: install haproxy $(MODEL)
+	@$(BIN)/qi-coach cluster --servers $(N)
+
+test: install browser haproxy lint validate knowledge $(MODEL)
 	$(BIN)/qi-coach knowledge check
 	$(BIN)/pytest
 	$(MAKE) test-stories
 
 # The fast lane for developers: lint, type checks, and the tests that need no trained model,
 # no Rasa server and no PostgreSQL (about 2 minutes).
-check: lint $(SPACY)
+check: lint haproxy $(SPACY)
 	$(BIN)/mypy
 	$(BIN)/pytest -q -m "not e2e and not model and not postgres and not redis"
 
@@ -157,6 +176,10 @@ bench: knowledge $(MODEL)
 	$(PY) bench/bench_recommend.py $(BENCH_ARGS)
 	$(PY) bench/bench_parse.py
 	$(PY) bench/bench_redaction.py
+
+# One Rasa server, then two, under the same load; checks every stored conversation afterwards.
+bench-scale: install haproxy $(MODEL)
+	$(PY) bench/bench_scale.py $(BENCH_ARGS)
 
 # --- maintenance ---------------------------------------------------------------------------
 

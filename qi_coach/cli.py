@@ -197,6 +197,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve()
 
 
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from qi_coach.cluster import main as cluster
+
+    return cluster(servers=args.servers, actions=args.actions)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 16:
+        raise argparse.ArgumentTypeError(f"a whole number from 1 to 16 (not {text!r})")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qi-coach", description="qi-coach command line.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -254,6 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(func=cmd_spacy_build)
 
     commands.add_parser("serve", help="start the servers and chat in the terminal").set_defaults(func=cmd_serve)
+
+    cluster = commands.add_parser(
+        "cluster", help="several Rasa servers and action servers behind HAProxy, sharing PostgreSQL and Redis")
+    cluster.add_argument("--servers", type=_count, default=2, help="Rasa servers (default 2)")
+    cluster.add_argument("--actions", type=_count, default=None, help="action servers (default: as many as --servers)")
+    cluster.set_defaults(func=cmd_cluster)
 
     purge = commands.add_parser(
         "purge", help="delete conversations, plans and feedback past the retention period (serve does it at start)")

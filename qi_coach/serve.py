@@ -51,19 +51,19 @@ def server_environment() -> dict[str, str]:
 
 def start_actions(env: dict | None = None, port: int = ACTIONS_PORT, logs: Path = LOGS) -> subprocess.Popen:
     """The action server, in its own process group, logging to ``logs/actions.log``."""
-    return _start([str(Path(sys.executable).parent / "rasa"), "run", "actions", "--actions", "actions",
+    return start_process([str(Path(sys.executable).parent / "rasa"), "run", "actions", "--actions", "actions",
                    "--port", str(port)], env, logs / "actions.log")
 
 
 def start_rasa(model: Path = MODEL, endpoints: Path | None = None, env: dict | None = None,
                port: int = RASA_PORT, logs: Path = LOGS) -> subprocess.Popen:
     """The Rasa server (no HTTP API, loopback only), logging to ``logs/rasa.log``."""
-    return _start([str(Path(sys.executable).parent / "rasa"), "run", "--model", str(model), "--interface", HOST,
+    return start_process([str(Path(sys.executable).parent / "rasa"), "run", "--model", str(model), "--interface", HOST,
                    "--port", str(port), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
                    "--endpoints", str(endpoints or PROJECT_ROOT / "endpoints.yml")], env, logs / "rasa.log")
 
 
-def _start(command: list[str], env: dict | None, log: Path) -> subprocess.Popen:
+def start_process(command: list[str], env: dict | None, log: Path) -> subprocess.Popen:
     """A server in its own process group (so stopping it stops its children), its output going
     to ``log`` through a rotating writer."""
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -100,12 +100,12 @@ def start_servers(model: Path = MODEL, endpoints: Path | None = None, env: dict 
     return [start_actions(env, actions_port, logs), start_rasa(model, endpoints, env, rasa_port, logs)]
 
 
-def stop(processes: list[subprocess.Popen]) -> None:
-    """Stop every process group started here: SIGTERM, then SIGKILL after 10 s."""
+def stop(processes: list[subprocess.Popen], grace: float = 10) -> None:
+    """Stop every process group started here: SIGTERM, then SIGKILL after ``grace`` seconds."""
     for process in processes:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + grace
     for process in processes:
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -118,23 +118,41 @@ def wait_until_ready(processes: list[subprocess.Popen], rasa_port: int = RASA_PO
                      actions_port: int = ACTIONS_PORT, timeout: float = READY_TIMEOUT,
                      logs: Path = LOGS) -> None:
     """Wait until both servers answer; fail early (with the log's tail) if one dies."""
-    checks = {f"http://{HOST}:{actions_port}/health": False, f"http://{HOST}:{rasa_port}/webhooks/rest/": False}
+    actions, rasa = processes
+    wait_for([(actions, actions_health(actions_port), logs / "actions.log"),
+              (rasa, rasa_health(rasa_port), logs / "rasa.log")], timeout)
+
+
+def actions_health(port: int) -> str:
+    return f"http://{HOST}:{port}/health"
+
+
+def rasa_health(port: int) -> str:
+    """A channel's own route: it answers once the model is loaded and the channels are up."""
+    return f"http://{HOST}:{port}/webhooks/rest/"
+
+
+def wait_for(servers: list[tuple[subprocess.Popen, str, Path]], timeout: float = READY_TIMEOUT) -> None:
+    """Wait until every ``(process, health URL, log)`` answers 200; fail early, with the end of
+    its log, if one of the processes exits."""
+    waiting = {url: (process, log) for process, url, log in servers}
     deadline = time.monotonic() + timeout
-    while not all(checks.values()):
-        for process, log in zip(processes, ("actions.log", "rasa.log"), strict=True):
+    while waiting:
+        for url, (process, log) in list(waiting.items()):
             if process.poll() is not None:
-                tail = (logs / log).read_text(errors="replace").splitlines()[-15:]
-                raise RuntimeError(f"{log} server exited with {process.returncode}:\n" + "\n".join(tail))
-        for url in checks:
-            if not checks[url]:
-                try:
-                    with urllib.request.urlopen(url, timeout=2) as reply:
-                        checks[url] = reply.status == 200
-                except (urllib.error.URLError, OSError):
-                    pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"servers not ready after {timeout:.0f} s; see {logs}")
-        time.sleep(0.5)
+                tail = log.read_text(errors="replace").splitlines()[-15:] if log.exists() else []
+                raise RuntimeError(f"{log.name}: the server exited with {process.returncode}:\n" + "\n".join(tail))
+            try:
+                with urllib.request.urlopen(url, timeout=2) as reply:
+                    if reply.status == 200:
+                        del waiting[url]
+            except (urllib.error.URLError, OSError):
+                pass
+        if waiting and time.monotonic() > deadline:
+            logs = sorted({str(log.parent) for _, log in waiting.values()})
+            raise RuntimeError(f"servers not ready after {timeout:.0f} s; see {', '.join(logs)}")
+        if waiting:
+            time.sleep(0.5)
 
 
 def port_in_use(port: int) -> bool:

@@ -19,7 +19,7 @@ def test_a_servers_output_goes_to_a_private_log_that_rotates(tmp_path, monkeypat
     monkeypatch.setattr(serve, "LOG_BYTES", 2000)
     monkeypatch.setattr(serve, "LOG_BACKUPS", 2)
     log = tmp_path / "logs" / "server.log"
-    process = serve._start([sys.executable, "-c", "for i in range(400): print(f'line {i:04d} ' + 'x' * 40)"],
+    process = serve.start_process([sys.executable, "-c", "for i in range(400): print(f'line {i:04d} ' + 'x' * 40)"],
                            {"PATH": "/usr/bin:/bin"}, log)
     process.wait(timeout=30)
     for _ in range(50):  # the copying thread finishes after the process
@@ -35,7 +35,7 @@ def test_a_servers_output_goes_to_a_private_log_that_rotates(tmp_path, monkeypat
 
 def test_what_a_server_creates_is_private_whatever_the_callers_umask(tmp_path):
     made = tmp_path / "made-by-the-server.db"
-    process = serve._start([sys.executable, "-c", f"open({str(made)!r}, 'w').write('x')"],
+    process = serve.start_process([sys.executable, "-c", f"open({str(made)!r}, 'w').write('x')"],
                            {"PATH": "/usr/bin:/bin"}, tmp_path / "logs" / "s.log")
     process.wait(timeout=30)
     assert mode(made) == 0o600

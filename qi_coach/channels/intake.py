@@ -18,9 +18,11 @@ One owner for the rules a channel must not get wrong:
   carrying on with an empty conversation; a turn that ends without a reply gets one asking again.
 
 Channels call ``Intake.receive`` with the message and act on its ``Outcome`` (the HTTP
-channels answer 429 when it is ``RATE_LIMITED``). The request body limit is set on the
-Sanic app once (``limit_request_bodies``), so an oversized body is answered 413 before it is
-read, let alone parsed or authenticated.
+channels answer 429 when it is ``RATE_LIMITED``). Each channel attaches the intake to the Sanic
+app once (``attach``): an oversized body is answered 413 before it is read, let alone parsed or
+authenticated; and a server that is stopped (one of several behind a load balancer, say)
+finishes the turns it has started before it exits, so no message it took is lost. Sanic drains
+HTTP requests itself but cuts web chat sockets, whose turns run on as tasks.
 """
 
 from __future__ import annotations
@@ -42,12 +44,15 @@ from sanic import Blueprint, Sanic
 
 from qi_coach import limits
 from qi_coach.redaction import SPOKEN, redact
+from qi_coach.shared_state import redis_url
 from qi_coach.stores import TrackerStoreFault
 
 logger = logging.getLogger(__name__)
 
 #: Seconds before the person is told a reply is taking longer than usual (the brief: within 10).
 SLOW_AFTER = 8.0
+#: How long a stopping server waits for the turns it has started (Rasa's action timeout is 10 s).
+FINISH_TURNS_WITHIN = 30.0
 
 REDACTED_KEY = "redacted"  # message metadata: the placeholders used in this message
 
@@ -141,7 +146,7 @@ class RateLimits:
                  storage_url: str | None = None):
         from limits import parse, storage, strategies
 
-        url = storage_url or os.environ.get("QI_COACH_REDIS_URL", "").strip() or "memory://"
+        url = storage_url or redis_url() or "memory://"
         self._storage = storage.storage_from_string(url)  # the limiter holds it by a weak reference only
         self._limiter = strategies.MovingWindowRateLimiter(self._storage)
         self._conversation = parse(per_conversation or os.environ.get("QI_COACH_RATE_PER_CONVERSATION")
@@ -191,7 +196,7 @@ class Intake:
     def __init__(self, rate_limits: RateLimits | None = None, slow_after: float = SLOW_AFTER):
         self.rate_limits = rate_limits or RateLimits()
         self.slow_after = slow_after
-        self._background: set[asyncio.Task] = set()
+        self._running: set[asyncio.Task] = set()  # also keeps background turns from being collected
         _watch_rasa_processor()
 
     async def receive(self, message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]],
@@ -217,14 +222,27 @@ class Intake:
         turn = _Turn()
         message.output_channel = _CountingOutput(out, turn)
         task = asyncio.create_task(self._handle(message, on_new_message, out, turn))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
         done, _ = await asyncio.wait({task}, timeout=self.slow_after)
         if not done:
             await _say(out, message.sender_id, SLOW)
             if not wait:
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
                 return Outcome.HANDLED
-        return await task
+        # Shielded: if whatever brought the message goes away (a socket cut as its server stops),
+        # the turn still finishes, so a message taken is never dropped half-handled.
+        return await asyncio.shield(task)
+
+    async def finish_running_turns(self, timeout: float = FINISH_TURNS_WITHIN) -> int:
+        """Wait (up to ``timeout`` s) for every turn this server has started; how many were still
+        running when asked."""
+        running = set(self._running)
+        if running:
+            logger.info("stopping: finishing %d turn(s) already started", len(running))
+            _, unfinished = await asyncio.wait(running, timeout=timeout)
+            if unfinished:
+                logger.error("stopping: %d turn(s) did not finish within %.0f s", len(unfinished), timeout)
+        return len(running)
 
     @staticmethod
     async def _data_command(message: UserMessage, agent: Any) -> Outcome | None:
@@ -304,12 +322,25 @@ async def _told_before(agent: Any, sender_id: str) -> bool:
     return any(isinstance(e, UserUttered) and (e.metadata or {}).get(REDACTED_KEY) for e in tracker.events)
 
 
-class LimitedBlueprint(Blueprint):
-    """A channel's blueprint: registering it sets the server's body limit."""
+class IntakeBlueprint(Blueprint):
+    """A channel's blueprint: registering it attaches the intake to the server (``attach``)."""
 
     def register(self, app: Sanic, options: dict[str, Any]) -> None:
-        limit_request_bodies(app)
+        attach(app)
         super().register(app, options)
+
+
+def attach(app: Sanic) -> None:
+    """What the intake needs of the server, set once however many channels call it: the body
+    limit, and finishing started turns when the server stops."""
+    limit_request_bodies(app)
+    if not getattr(app.ctx, "qi_coach_intake_attached", False):
+        app.ctx.qi_coach_intake_attached = True
+        app.register_listener(_finish_turns, "after_server_stop")
+
+
+async def _finish_turns(app: Sanic, _loop: Any) -> None:
+    await shared_intake().finish_running_turns()
 
 
 def limit_request_bodies(app: Sanic) -> None:

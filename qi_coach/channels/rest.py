@@ -22,7 +22,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from qi_coach.channels.intake import LimitedBlueprint, Outcome, shared_intake
+from qi_coach.channels.intake import IntakeBlueprint, Outcome, shared_intake
 
 MAX_SENDER_CHARS = 255  # the tracker store's sender_id column
 
@@ -35,7 +35,7 @@ class RestInput(InputChannel):
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        rest = LimitedBlueprint("qi_coach_rest", __name__)
+        rest = IntakeBlueprint("qi_coach_rest", __name__)
 
         @rest.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

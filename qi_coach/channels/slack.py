@@ -46,7 +46,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from qi_coach.channels.dedupe import ProcessedEvents
 from qi_coach.channels.delivery import deliver
 from qi_coach.channels.formatting import public_base_url, slack_blocks, to_plain
-from qi_coach.channels.intake import LimitedBlueprint, Outcome, shared_intake
+from qi_coach.channels.intake import IntakeBlueprint, Outcome, shared_intake
 from qi_coach.stores import TrackerStoreFault
 
 logger = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ class SlackChannel(InputChannel):
         return None  # a reply needs the Slack channel and thread of the message it answers
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        slack = LimitedBlueprint("qi_coach_slack", __name__)
+        slack = IntakeBlueprint("qi_coach_slack", __name__)
 
         @slack.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -52,7 +52,7 @@ from sanic.response import HTTPResponse
 from qi_coach.channels.dedupe import ProcessedEvents
 from qi_coach.channels.delivery import Permanent, deliver
 from qi_coach.channels.formatting import public_base_url, teams_hero_card, to_teams_markdown
-from qi_coach.channels.intake import LimitedBlueprint, Outcome, shared_intake
+from qi_coach.channels.intake import IntakeBlueprint, Outcome, shared_intake
 
 logger = logging.getLogger(__name__)
 
@@ -299,7 +299,7 @@ class TeamsChannel(InputChannel):
             raise Unauthorised(f"serviceUrl '{service_url}' is not a Bot Framework host")
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        teams = LimitedBlueprint("qi_coach_teams", __name__)
+        teams = IntakeBlueprint("qi_coach_teams", __name__)
 
         @teams.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

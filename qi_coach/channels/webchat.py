@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -40,9 +39,10 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from qi_coach.channels.formatting import public_base_url
-from qi_coach.channels.intake import Outcome, forget_conversation, limit_request_bodies, shared_intake
+from qi_coach.channels.intake import Outcome, attach, forget_conversation, shared_intake
 from qi_coach.channels.webchat_sessions import Check, SessionSigner, WebChatSessions, load_keys
 from qi_coach.paths import PROJECT_ROOT
+from qi_coach.shared_state import redis_url
 from qi_coach.stores import TrackerStoreFault
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class _AppBlueprint(SocketBlueprint):
 
     def register(self, app: Sanic, options: dict[str, Any]) -> None:
         self.ctx.app = app
-        limit_request_bodies(app)
+        attach(app)
         super().register(app, options)
 
 
@@ -293,7 +293,7 @@ def _security_headers() -> dict[str, str]:
 def _client_manager():
     """Several Rasa servers behind a load balancer share socket.io rooms through Redis when
     ``QI_COACH_REDIS_URL`` is set; one server keeps them itself."""
-    url = os.environ.get("QI_COACH_REDIS_URL", "").strip()
+    url = redis_url()
     if not url:
         return None
     from socketio import AsyncRedisManager

@@ -146,6 +146,40 @@ def test_a_slow_turn_on_rest_answers_at_once_and_finishes_in_the_background():
     assert outcome is Outcome.HANDLED and early == [intake.SLOW] and later == [intake.SLOW, "a reply"]
 
 
+def test_a_stopping_server_finishes_the_turns_it_started_even_when_their_connection_is_gone():
+    """The web chat's socket is cut when its server stops; the turn it carried runs on as a task,
+    and the server waits for it (``attach`` runs this after Sanic's own drain)."""
+    async def scenario():
+        async def slow(message):
+            await asyncio.sleep(0.3)
+
+        rasa, out = Rasa(behaviour=slow), CollectingOutputChannel()
+        front = Intake(RateLimits(), slow_after=0.05)
+        receiving = asyncio.create_task(front.receive(UserMessage("no time", out, SENDER), rasa, rasa.agent))
+        await asyncio.sleep(0.1)
+        receiving.cancel()  # the connection that brought the message is gone
+        running = await front.finish_running_turns(timeout=5)
+        return running, [m["text"] for m in out.messages]
+
+    running, replies = asyncio.run(scenario())
+    assert running == 1 and replies == [intake.SLOW, "a reply"]
+
+
+def test_a_turn_that_outlasts_the_wait_is_reported_not_waited_for_forever(caplog):
+    async def scenario():
+        async def stuck(message):
+            await asyncio.sleep(30)
+
+        rasa = Rasa(behaviour=stuck)
+        front = Intake(RateLimits(), slow_after=0.01)
+        await front.receive(UserMessage("no time", CollectingOutputChannel(), SENDER), rasa, rasa.agent, wait=False)
+        return await front.finish_running_turns(timeout=0.1)
+
+    with caplog.at_level(logging.ERROR, logger="qi_coach.channels.intake"):
+        assert asyncio.run(scenario()) == 1
+    assert "did not finish" in caplog.text
+
+
 def test_a_conversation_store_fault_stops_the_turn_and_says_so():
     async def store_down(message):
         raise TrackerStoreFault("reading a conversation failed")

@@ -1,0 +1,190 @@
+"""Two Rasa servers behind HAProxy, sharing PostgreSQL and Redis (``qi_coach.cluster``).
+
+One conversation is handed from server to server, sent to both at once, and carried on through
+the balancer after the server it was on stops: every turn must land once, in order, with the
+dialogue state the other server left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+import uuid
+from collections.abc import Iterator
+
+import aiohttp
+import pytest
+import socketio
+from sqlalchemy import text
+
+from knowledge.db import create_engine_for
+from qi_coach import serve
+from qi_coach.classify import DEFAULT_MODEL
+from qi_coach.cluster import Cluster, Layout, cluster_environment
+from tests.e2e.conftest import free_port, payloads, texts
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+DESCRIPTION = "The consultants won't come to the meetings and we can't get data out of the EPR."
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    if not DEFAULT_MODEL.exists():
+        pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train` (make test does it)")
+    schema = f"qi_cluster_{uuid.uuid4().hex[:10]}"
+    admin = create_engine_for(POSTGRES)
+    with admin.begin() as conn:
+        conn.execute(text(f"create schema {schema}"))
+    env = cluster_environment(f"{POSTGRES}?options=-csearch_path%3D{schema}", "redis://127.0.0.1:6379/0")
+    env.update({"QI_COACH_WEBCHAT_SECRET": uuid.uuid4().hex * 2,
+                "QI_COACH_RATE_PER_CONVERSATION": "1000/minute", "QI_COACH_RATE_PER_ADDRESS": "100000/minute"})
+    layout = Layout(servers=2, actions=1, balancer_port=free_port(), actions_balancer_port=free_port(),
+                    first_rasa_port=_two_free_ports(), first_actions_port=free_port(), stats_port=free_port())
+    running = Cluster(layout, env, tmp_path_factory.mktemp("cluster"))
+    running.start()
+    running.database_url = env["DATABASE_URL"]  # type: ignore[attr-defined]
+    yield running
+    running.stop()
+    with admin.begin() as conn:
+        conn.execute(text(f"drop schema {schema} cascade"))
+    admin.dispose()
+
+
+def _two_free_ports() -> int:
+    """A port whose next one is free too (the layout numbers servers consecutively)."""
+    for _ in range(50):
+        port = free_port()
+        if not serve.port_in_use(port + 1):
+            return port
+    raise RuntimeError("no two consecutive free ports")
+
+
+def say(url: str, sender: str, message: str) -> list[dict]:
+    request = urllib.request.Request(f"{url}/webhooks/rest/webhook", method="POST",
+                                     data=json.dumps({"sender": sender, "message": message}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        return json.loads(reply.read())
+
+
+def stored(cluster: Cluster, sender: str) -> list[tuple[str, dict]]:
+    engine = create_engine_for(cluster.database_url)  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        rows = conn.execute(text("select type_name, data from events where sender_id = :s order by id"),
+                            {"s": sender}).all()
+    engine.dispose()
+    return [(kind, json.loads(data)) for kind, data in rows]
+
+
+def user_texts(events: list[tuple[str, dict]]) -> list[str]:
+    return [e["text"] for kind, e in events if kind == "user"]
+
+
+def turns_are_whole(events: list[tuple[str, dict]]) -> bool:
+    """Every user message is followed by its replies and the bot listening again, before the next."""
+    open_turn = replied = False
+    for kind, event in events:
+        if kind == "user":
+            if open_turn:
+                return False
+            open_turn, replied = True, False
+        elif kind == "bot":
+            replied = True
+        elif kind == "action" and event.get("name") == "action_listen" and open_turn and replied:
+            open_turn = False
+    return not open_turn
+
+
+def test_one_conversation_alternating_between_the_servers_carries_its_state_and_order(cluster):
+    sender = f"cluster-{uuid.uuid4().hex[:10]}"
+    first, second = cluster.server_url(0), cluster.server_url(1)
+
+    assert "qi-coach" in texts(say(first, sender, "hello"))
+    asked = say(second, sender, DESCRIPTION)
+    assert "Is that right?" in texts(asked) and "/affirm" in payloads(asked)
+    strategies = say(first, sender, "/affirm")  # the question was asked by the other server
+    assert "Here are strategies that fit" in texts(strategies)
+    more = next(p for p in payloads(strategies) if "more" in p.lower())
+    assert say(second, sender, more)
+
+    events = stored(cluster, sender)
+    assert user_texts(events) == ["hello", DESCRIPTION, "/affirm", more]
+    assert turns_are_whole(events)
+
+
+def test_a_burst_sent_to_both_servers_at_once_is_handled_one_turn_at_a_time(cluster):
+    sender = f"cluster-{uuid.uuid4().hex[:10]}"
+    say(cluster.layout.url, sender, "hello")
+    burst = [f"{DESCRIPTION} (message {i})" for i in range(8)]
+
+    async def send_all() -> list[int]:
+        async with aiohttp.ClientSession() as http:
+            async def one(i: int, message: str) -> int:
+                url = cluster.server_url(i % 2)
+                async with http.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message}) as r:
+                    return r.status
+            return await asyncio.gather(*(one(i, m) for i, m in enumerate(burst)))
+
+    assert asyncio.run(send_all()) == [200] * len(burst)
+    events = stored(cluster, sender)
+    assert sorted(user_texts(events)[1:]) == sorted(burst)  # each once, none lost
+    assert turns_are_whole(events)  # no turn began before the one ahead of it ended
+
+
+def test_the_web_chat_carries_on_through_the_balancer_after_its_server_stops(cluster):
+    """The page's protocol through HAProxy (long-polling, pinned by the balancer's cookie); its
+    server stops between two messages; the page reconnects, asks for its session again and the
+    conversation continues where it was. REST through the balancer keeps answering too."""
+
+    async def scenario() -> tuple[str, list[str], list[dict]]:
+        jar = aiohttp.CookieJar(unsafe=True)  # keeps the balancer's cookie for 127.0.0.1, as a browser does
+        http = aiohttp.ClientSession(cookie_jar=jar)
+        page = socketio.AsyncClient(reconnection=True, reconnection_delay=0.2, http_session=http)
+        inbox: asyncio.Queue = asyncio.Queue()
+        token: dict[str, str | None] = {"value": None}
+
+        async def on_connect() -> None:
+            await page.emit("session_request", {"token": token["value"]})
+
+        page.on("connect", on_connect)
+        page.on("session_confirm", lambda data: inbox.put_nowait(("session_confirm", data)))
+        page.on("bot_uttered", lambda data: inbox.put_nowait(("bot_uttered", data)))
+        await page.connect(cluster.layout.url, socketio_path="/socket.io", transports=["polling"])
+        event, session = await asyncio.wait_for(inbox.get(), 30)
+        token["value"] = session["token"]
+        await page.call("user_uttered", {"token": token["value"], "message": DESCRIPTION}, timeout=60)
+        pinned = next(c.value for c in jar if c.key == "QI_COACH_SERVER")
+
+        await asyncio.to_thread(cluster.stop_server, int(pinned.split("-")[1]) - 1)
+        event, session = await asyncio.wait_for(_next_of(inbox, "session_confirm"), 60)  # reconnected elsewhere
+        history = [m["text"] for m in session["history"] if m["from"] == "user"]
+        while not inbox.empty():
+            inbox.get_nowait()
+        await page.call("user_uttered", {"token": token["value"], "message": "/affirm"}, timeout=60)
+        # replies travel through Redis to whichever server holds the page, so may trail the acknowledgement
+        _, reply = await asyncio.wait_for(_next_of(inbox, "bot_uttered"), 30)
+        replies = [reply]
+        while not inbox.empty():
+            replies.append(inbox.get_nowait()[1])
+        moved_to = next(c.value for c in jar if c.key == "QI_COACH_SERVER")
+        await page.eio.disconnect(abort=True)
+        await http.close()
+        assert moved_to != pinned
+        return session["token"].split(".")[0], history, replies
+
+    sender, history, replies = asyncio.run(scenario())
+    assert history == [DESCRIPTION]  # the same conversation, read from the shared store
+    assert "Here are strategies that fit" in (replies[0].get("text") or "")
+    assert user_texts(stored(cluster, sender)) == [DESCRIPTION, "/affirm"]
+    rest = f"cluster-{uuid.uuid4().hex[:10]}"
+    assert all(say(cluster.layout.url, rest, "hello") for _ in range(4))  # no request lost to the stopped one
+
+
+async def _next_of(inbox: asyncio.Queue, wanted: str) -> tuple[str, dict]:
+    while True:
+        event, data = await inbox.get()
+        if event == wanted:
+            return event, data
