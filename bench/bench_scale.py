@@ -13,8 +13,10 @@ During the two-server run it also:
 
 * sends bursts: several messages of one conversation at once, half straight to each server;
 * stops one Rasa server (SIGTERM, as a deployment would) after the measured window, and keeps
-  the load going on the other; web chat users on it reconnect through the balancer and carry on
-  in the same conversation, re-sending a message only if the history shows it never arrived.
+  the load going on the other (the one most web chat conversations are on); those pages
+  reconnect through the balancer and carry on in the same conversation. A message whose
+  acknowledgement was cut off counts as acknowledged if the history the page gets back shows it,
+  and as not acknowledged (a person would type it again) if not; it is never re-sent.
 
 Afterwards it reads every conversation's stored events and counts messages lost (acknowledged
 but not stored), duplicated, out of order (a message sent after the reply to another stored
@@ -151,8 +153,8 @@ async def webchat_user(run: Run, url: str, until: float, rng: random.Random) -> 
 
 async def webchat_conversation(run: Run, url: str, until: float, rng: random.Random) -> None:
     """A page's conversation over socket.io, through the balancer; each message is acknowledged
-    when its turn is over. After a disconnect it reconnects, asks for its session again (as the
-    page does) and re-sends the last message only if the history shows it never arrived."""
+    when its turn is over. After a disconnect it reconnects and asks for its session again, as
+    the page does (``webchat_turn`` says what happens to the message that was in flight)."""
     # Long-polling, as a browser falls back to (this aiohttp predates the websocket client
     # python-engineio needs), so the balancer's cookie must pin the page to one server: a jar
     # that keeps cookies from an IP address, as a browser's does.
@@ -160,13 +162,14 @@ async def webchat_conversation(run: Run, url: str, until: float, rng: random.Ran
     client = socketio.AsyncClient(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1,
                                   http_session=http)
     confirmed: asyncio.Queue = asyncio.Queue()
-    state: dict[str, Any] = {"token": None, "moved": False}
+    state: dict[str, Any] = {"token": None, "moved": False, "dropped": asyncio.Event()}
 
     async def on_connect() -> None:
         await client.emit("session_request", {"token": state["token"]})
 
     async def on_disconnect(*_: Any) -> None:
         state["moved"] = True
+        state["dropped"].set()
 
     client.on("session_confirm", confirmed.put_nowait)
     client.on("connect", on_connect)
@@ -201,21 +204,31 @@ async def webchat_conversation(run: Run, url: str, until: float, rng: random.Ran
 
 
 async def webchat_turn(client: socketio.AsyncClient, state: dict, confirmed: asyncio.Queue, message: str) -> bool:
-    for _ in range(3):
+    """Send one message and wait for its turn to end (the acknowledgement). If the connection
+    drops first, do what a person looking at the page can: once it has reconnected, see whether
+    the message is in the conversation's history (asking again each second, for up to 20 s).
+    Never re-sent, as the page never re-sends."""
+    state["dropped"].clear()
+    call = asyncio.create_task(client.call("user_uttered", {"message": message, "token": state["token"]},
+                                           timeout=60))
+    dropped = asyncio.create_task(state["dropped"].wait())
+    done, _ = await asyncio.wait({call, dropped}, return_when=asyncio.FIRST_COMPLETED)
+    dropped.cancel()
+    if call in done:
+        return call.exception() is None
+    call.cancel()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
         try:
-            await client.call("user_uttered", {"message": message, "token": state["token"]}, timeout=60)
-            return True
-        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError,
-                socketio.exceptions.DisconnectedError):
-            pass
-        # The connection dropped mid-turn: wait for the reconnection's session, then look.
-        try:
-            session = await asyncio.wait_for(confirmed.get(), 30)
+            session = await asyncio.wait_for(confirmed.get(), max(0.1, deadline - time.monotonic()))
         except asyncio.TimeoutError:
             return False
         shown = [m["text"] for m in session.get("history") or [] if m.get("from") == "user"]
-        if shown and shown[-1] == message:
+        if shown[-1:] == [message]:
             return True
+        await asyncio.sleep(1)
+        if client.connected:
+            await client.emit("session_request", {"token": state["token"]})
     return False
 
 

@@ -282,8 +282,8 @@ def main(servers: int = 2, actions: int | None = None) -> int:
     cluster = Cluster(Layout(servers=servers, actions=actions or servers))
     os.environ.update({k: cluster.env[k] for k in ("DATABASE_URL", "QI_COACH_REDIS_URL")})
     try:
-        serve.prepare()
         _check_services(cluster.env)
+        serve.prepare()
         print(f"Starting {servers} Rasa server(s), {cluster.layout.actions} action server(s) and HAProxy "
               f"on {HOST}; logs in {cluster.logs} ...", flush=True)
         started = time.monotonic()

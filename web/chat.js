@@ -33,6 +33,7 @@
   // The socket.io server is on this page's origin (Rasa serves both).
   var socket = io({ path: "/socket.io", transports: ["websocket", "polling"] });
   var token = null;
+  var held = null;  // a message sent while reconnecting, sent once the session is back
 
   function setStatus(text) {
     status.textContent = text;
@@ -115,6 +116,12 @@
     disableOldButtons();
     note = "";
     addUser(display || payload);
+    if (!socket.connected) {
+      // Reconnecting (the server may have been replaced): send it once the session is back.
+      held = { payload: payload, display: display || null };
+      setStatus("Reconnecting… your message will be sent as soon as the connection is back.");
+      return;
+    }
     setStatus("qi-coach is thinking…");
     window.clearTimeout(waiting);
     waiting = window.setTimeout(function () {
@@ -160,7 +167,11 @@
     note = (data.ended && ENDED[data.ended]) || pendingNote;
     pendingNote = "";
     setStatus(note);
-    if (!history.length) {
+    var message = held;
+    held = null;
+    if (message && !data.ended) {
+      say(message.payload, message.display);
+    } else if (!history.length) {
       // a new conversation starts with the coach's greeting, not with a message from the user
       socket.emit("user_uttered", { token: token, message: "/greet", display: null });
     }

@@ -225,6 +225,13 @@ class WebChatInput(InputChannel):
                 return
             verdict = await asyncio.to_thread(self.sessions.check, data.get("token"))
             connected = (await sio.get_session(sid)).get("session_id")
+            if verdict.open and verdict.session_id and connected is None:
+                # A message that overtook its tab's session request: after a reconnection (its
+                # server stopped, say) the page sends both at once, and they are handled at once.
+                # The token proves the session, as the request would have.
+                connected = verdict.session_id
+                await sio.save_session(sid, {"session_id": connected})
+                await sio.enter_room(sid, connected)
             if not verdict.open or verdict.session_id != connected:
                 refusal = verdict.check if not verdict.open else Check.UNKNOWN  # another tab's session
                 logger.warning("web chat: refused a message on a session that is %s", refusal.value)

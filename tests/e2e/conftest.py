@@ -8,6 +8,8 @@ these tests fail with a clear message rather than skip.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
 import urllib.request
 import uuid
@@ -16,11 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from knowledge.db import create_engine_for
 from knowledge.load import load_content
 from qi_coach import serve
 from qi_coach.classify import DEFAULT_MODEL
+from qi_coach.paths import PROJECT_ROOT
 from tests.e2e import fakes
 
 
@@ -97,6 +101,40 @@ class Bot:
                 return reply.status, reply.read()
         except urllib.error.HTTPError as error:
             return error.code, error.read()
+
+
+SCREENSHOTS = PROJECT_ROOT / "reports" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+# As root in a sandbox without a network: no sandboxing, no background connections.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's package, driven by Playwright); screenshots go to ``SCREENSHOTS``."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: `make test` installs it (make browser)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def describe_on_the_page(page, url: str, description: str):
+    """Open the web chat at ``url``, wait for the greeting, type ``description`` and wait for the
+    coach's reading ("Is that right?"); the conversation's log."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{url}/webhooks/webchat/")
+    log = page.get_by_role("log", name="Conversation")
+    expect(log.locator(".message.bot").first).to_contain_text("quality-improvement")
+    box = page.get_by_label("Your message")
+    box.fill(description)
+    box.press("Enter")
+    expect(log).to_contain_text("Is that right?")
+    return log
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
-"""Two Rasa servers behind HAProxy, sharing PostgreSQL and Redis (``qi_coach.cluster``).
+"""Rasa servers behind HAProxy, sharing PostgreSQL and Redis (``qi_coach.cluster``).
 
-One conversation is handed from server to server, sent to both at once, and carried on through
-the balancer after the server it was on stops: every turn must land once, in order, with the
-dialogue state the other server left.
+One conversation is handed from server to server, sent to two at once, and carried on through
+the balancer after the server it was on stops (by a socket.io client, then by the page in
+Chromium): every turn must land once, in order, with the dialogue state the other server left.
+Three servers, so that one is still up after each of the two stops.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from collections.abc import Iterator
 import aiohttp
 import pytest
 import socketio
+from playwright.sync_api import expect
 from sqlalchemy import text
 
 from knowledge.db import create_engine_for
 from qi_coach import serve
 from qi_coach.classify import DEFAULT_MODEL
 from qi_coach.cluster import Cluster, Layout, cluster_environment
-from tests.e2e.conftest import free_port, payloads, texts
+from tests.e2e.conftest import SCREENSHOTS, describe_on_the_page, free_port, payloads, texts
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -41,8 +43,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     env = cluster_environment(f"{POSTGRES}?options=-csearch_path%3D{schema}", "redis://127.0.0.1:6379/0")
     env.update({"QI_COACH_WEBCHAT_SECRET": uuid.uuid4().hex * 2,
                 "QI_COACH_RATE_PER_CONVERSATION": "1000/minute", "QI_COACH_RATE_PER_ADDRESS": "100000/minute"})
-    layout = Layout(servers=2, actions=1, balancer_port=free_port(), actions_balancer_port=free_port(),
-                    first_rasa_port=_two_free_ports(), first_actions_port=free_port(), stats_port=free_port())
+    layout = Layout(servers=3, actions=1, balancer_port=free_port(), actions_balancer_port=free_port(),
+                    first_rasa_port=_three_free_ports(), first_actions_port=free_port(), stats_port=free_port())
     running = Cluster(layout, env, tmp_path_factory.mktemp("cluster"))
     running.start()
     running.database_url = env["DATABASE_URL"]  # type: ignore[attr-defined]
@@ -53,13 +55,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     admin.dispose()
 
 
-def _two_free_ports() -> int:
-    """A port whose next one is free too (the layout numbers servers consecutively)."""
+def _three_free_ports() -> int:
+    """A port whose next two are free too (the layout numbers servers consecutively)."""
     for _ in range(50):
         port = free_port()
-        if not serve.port_in_use(port + 1):
+        if not serve.port_in_use(port + 1) and not serve.port_in_use(port + 2):
             return port
-    raise RuntimeError("no two consecutive free ports")
+    raise RuntimeError("no three consecutive free ports")
 
 
 def say(url: str, sender: str, message: str) -> list[dict]:
@@ -115,7 +117,7 @@ def test_one_conversation_alternating_between_the_servers_carries_its_state_and_
     assert turns_are_whole(events)
 
 
-def test_a_burst_sent_to_both_servers_at_once_is_handled_one_turn_at_a_time(cluster):
+def test_a_burst_sent_to_two_servers_at_once_is_handled_one_turn_at_a_time(cluster):
     sender = f"cluster-{uuid.uuid4().hex[:10]}"
     say(cluster.layout.url, sender, "hello")
     burst = [f"{DESCRIPTION} (message {i})" for i in range(8)]
@@ -188,3 +190,26 @@ async def _next_of(inbox: asyncio.Queue, wanted: str) -> tuple[str, dict]:
         event, data = await inbox.get()
         if event == wanted:
             return event, data
+
+
+def test_the_page_in_a_browser_carries_on_after_its_server_stops(cluster, browser):
+    """The real page (websocket first, as browsers connect) through the balancer: the server
+    the balancer pinned it to stops mid-conversation, and the next button press is answered by
+    another server, in the same conversation, with nothing shown twice or lost."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log = describe_on_the_page(page, cluster.layout.url, DESCRIPTION)
+    pinned = next(c["value"] for c in context.cookies() if c["name"] == "QI_COACH_SERVER")
+
+    cluster.stop_server(int(pinned.split("-")[1]) - 1)
+    page.get_by_role("button", name="Yes, that's it").click()
+    expect(log).to_contain_text("Was this useful?")
+    expect(log.locator(".message.bot .markdown", has_text="First step:")).to_have_count(3)
+    expect(log.locator(".message.user")).to_have_count(2)  # the description and the button, once each
+    page.screenshot(path=SCREENSHOTS / "webchat-8-after-its-server-stopped.png", full_page=True)
+    moved_to = next(c["value"] for c in context.cookies() if c["name"] == "QI_COACH_SERVER")
+    context.close()
+    assert moved_to != pinned and not errors

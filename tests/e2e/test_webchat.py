@@ -105,6 +105,23 @@ def test_the_server_issues_the_session_and_the_history_comes_back_on_reconnect(b
     assert sum(1 for m in history if m["from"] == "bot" and "*Evidence:*" in m["text"]) == 3
 
 
+def test_a_message_that_overtakes_its_session_request_after_a_reconnection_is_answered(bot):
+    """After a reconnection (its server stopped) a page sends its session request and a waiting
+    message together, and the server may handle the message first: the token alone admits it."""
+    async def scenario():
+        tab = WebClient(bot.url)
+        token = (await tab.connect())["token"]
+        await tab.close()
+        reconnected = WebClient(bot.url)
+        await reconnected.sio.connect(reconnected.url, socketio_path="/socket.io", transports=["polling"])
+        await reconnected.say(token, DESCRIPTION)  # no session request on this connection yet
+        replies = await reconnected.replies_until("Is that right?")
+        await reconnected.close()
+        return replies
+
+    assert "Is that right?" in run(scenario())[-1]["text"]
+
+
 def test_a_forged_token_is_refused_and_reaches_no_conversation(bot):
     async def scenario():
         tab = WebClient(bot.url)

@@ -3,34 +3,16 @@ against the running servers. Screenshots go to ``reports/screenshots/`` for a pe
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from qi_coach.paths import PROJECT_ROOT
+from tests.e2e.conftest import SCREENSHOTS, describe_on_the_page
 
-SCREENSHOTS = PROJECT_ROOT / "reports" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-# As root in a sandbox without a network: no sandboxing, no background connections.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
 DESCRIPTION = "The consultants won't come to the meetings and we can't get data out of the EPR"
 TIMEOUT = 60_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}: `make test` installs it (make browser)")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -176,13 +158,7 @@ def test_details_typed_on_the_page_are_taken_out_and_the_person_is_told(bot, pho
 
 
 def test_delete_my_data_on_the_page_asks_first_then_starts_afresh(bot, phone: Page):
-    phone.goto(f"{bot.url}/webhooks/webchat/")
-    log = phone.get_by_role("log", name="Conversation")
-    expect(log.locator(".message.bot").first).to_contain_text("quality-improvement")
-    box = phone.get_by_label("Your message")
-    box.fill(DESCRIPTION)
-    box.press("Enter")
-    expect(log).to_contain_text("Is that right?")
+    log = describe_on_the_page(phone, bot.url, DESCRIPTION)
     old_token = phone.evaluate("window.localStorage.getItem('qi-coach.session')")
     phone.once("dialog", lambda dialog: dialog.dismiss())
     phone.get_by_role("button", name="Delete my data").click()
