@@ -400,7 +400,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     setups = report["setups"]
-    names = [s["name"].replace(", ", ",\n") for s in setups]
+    names = [s["name"].replace(", ", ",\n").replace(" (", "\n(") for s in setups]
     rate = [s["measured"].get("turns_per_second", 0) for s in setups]
     colours = ["#b8c7d9"] * (len(setups) - 2) + ["#7a9cc6", "#2b5c8a"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
@@ -422,7 +422,17 @@ def plot(report: dict[str, Any], path: Path) -> None:
     right.set_title("Latency")
     right.legend(fontsize=8)
     fig.suptitle(f"Two servers: {report['ratio']:.2f}x the turns per second of one", fontsize=11)
-    fig.tight_layout()
+    two = setups[-1]
+    stored = [s["stored"] for s in setups]
+    after = two.get("after_stop", {})
+    fig.text(0.5, 0.01,
+             f"After one of the two servers stopped: {after.get('turns_per_second', 0):.1f} turns/s, "
+             f"{after.get('errors', 0)} errors; web chat pages moved {two.get('webchat_users_moved', 0)}, "
+             f"carried on {two.get('webchat_users_continued', 0)}. Of {sum(s['sent'] for s in stored):,} messages: "
+             f"{sum(s['lost'] for s in stored)} lost, {sum(s['duplicated'] for s in stored)} duplicated, "
+             f"{sum(s['out_of_order'] + s['interleaved'] for s in stored)} out of order.",
+             ha="center", fontsize=8.5, color="#333333")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=120)
 
 
@@ -439,9 +449,9 @@ def main() -> int:
     args = parser.parse_args()
     os.environ["RASA_TELEMETRY_ENABLED"] = "false"
     setups = []
-    plan = [(1, False, True, "1 server"), (2, True, True, "2 servers")]
+    plan = [(1, False, True, "1 server, one thread"), (2, True, True, "2 servers, one thread each")]
     if not args.no_reference:
-        plan.insert(0, (1, False, False, "1 server, all threads"))
+        plan.insert(0, (1, False, False, "1 server, all threads (as make run)"))
     for servers, stop_one, one_thread, name in plan:
         _, report = run_setup(servers, args, stop_one, one_thread)
         report["name"], report["one_thread_each"] = name, one_thread
