@@ -14,9 +14,9 @@ During the two-server run it also:
 * sends bursts: several messages of one conversation at once, half straight to each server;
 * stops one Rasa server (SIGTERM, as a deployment would) after the measured window, and keeps
   the load going on the other (the one most web chat conversations are on); those pages
-  reconnect through the balancer and carry on in the same conversation. A message whose
-  acknowledgement was cut off counts as acknowledged if the history the page gets back shows it,
-  and as not acknowledged (a person would type it again) if not; it is never re-sent.
+  reconnect through the balancer and carry on in the same conversation, sending again, with the
+  same id, a message whose turn they had not seen end (as the page does; the server handles an
+  id once).
 
 Afterwards it reads every conversation's stored events and counts messages lost (acknowledged
 but not stored), duplicated, out of order (a message sent after the reply to another stored
@@ -204,31 +204,24 @@ async def webchat_conversation(run: Run, url: str, until: float, rng: random.Ran
 
 
 async def webchat_turn(client: socketio.AsyncClient, state: dict, confirmed: asyncio.Queue, message: str) -> bool:
-    """Send one message and wait for its turn to end (the acknowledgement). If the connection
-    drops first, do what a person looking at the page can: once it has reconnected, see whether
-    the message is in the conversation's history (asking again each second, for up to 20 s).
-    Never re-sent, as the page never re-sends."""
-    state["dropped"].clear()
-    call = asyncio.create_task(client.call("user_uttered", {"message": message, "token": state["token"]},
-                                           timeout=60))
-    dropped = asyncio.create_task(state["dropped"].wait())
-    done, _ = await asyncio.wait({call, dropped}, return_when=asyncio.FIRST_COMPLETED)
-    dropped.cancel()
-    if call in done:
-        return call.exception() is None
-    call.cancel()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    """Send one message as the page does, with an id, and wait for its turn to end (the
+    acknowledgement). If the connection drops first, wait for the page's session to come back
+    (on whichever server) and send it again with the same id, as the page does: the server
+    handles an id once."""
+    payload = {"message": message, "token": state["token"], "id": uuid.uuid4().hex}
+    for _ in range(3):
+        state["dropped"].clear()
+        call = asyncio.create_task(client.call("user_uttered", payload, timeout=60))
+        dropped = asyncio.create_task(state["dropped"].wait())
+        done, _ = await asyncio.wait({call, dropped}, return_when=asyncio.FIRST_COMPLETED)
+        dropped.cancel()
+        if call in done and call.exception() is None:
+            return True
+        call.cancel()
         try:
-            session = await asyncio.wait_for(confirmed.get(), max(0.1, deadline - time.monotonic()))
+            await asyncio.wait_for(confirmed.get(), 30)  # reconnected, and the session is back
         except asyncio.TimeoutError:
             return False
-        shown = [m["text"] for m in session.get("history") or [] if m.get("from") == "user"]
-        if shown[-1:] == [message]:
-            return True
-        await asyncio.sleep(1)
-        if client.connected:
-            await client.emit("session_request", {"token": state["token"]})
     return False
 
 

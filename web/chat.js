@@ -33,7 +33,10 @@
   // The socket.io server is on this page's origin (Rasa serves both).
   var socket = io({ path: "/socket.io", transports: ["websocket", "polling"] });
   var token = null;
-  var held = null;  // a message sent while reconnecting, sent once the session is back
+  // The message sent last, until the server confirms it was received ({id, payload, display}):
+  // if the connection drops first (its server stopped, say), it is sent again, with the same id,
+  // once the session is back; the server handles an id once.
+  var pending = null;
 
   function setStatus(text) {
     status.textContent = text;
@@ -116,9 +119,8 @@
     disableOldButtons();
     note = "";
     addUser(display || payload);
+    pending = { id: messageId(), payload: payload, display: display || null };
     if (!socket.connected) {
-      // Reconnecting (the server may have been replaced): send it once the session is back.
-      held = { payload: payload, display: display || null };
       setStatus("Reconnecting… your message will be sent as soon as the connection is back.");
       return;
     }
@@ -127,7 +129,17 @@
     waiting = window.setTimeout(function () {
       setStatus("qi-coach hasn't answered yet. Your message was sent; wait a moment, or try again.");
     }, NO_REPLY_MS);
-    socket.emit("user_uttered", { token: token, message: payload, display: display || null });
+    transmit(pending);
+  }
+
+  function transmit(message) {
+    socket.emit("user_uttered", { token: token, message: message.payload, display: message.display, id: message.id });
+  }
+
+  function messageId() {
+    var bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
 
   // A new session (the old one ended, or the person asked), with a line saying why.
@@ -135,6 +147,7 @@
     var old = token;
     window.localStorage.removeItem(TOKEN_KEY);
     token = null;
+    pending = null;
     log.textContent = "";
     setEnabled(false);
     pendingNote = why || "";
@@ -167,15 +180,23 @@
     note = (data.ended && ENDED[data.ended]) || pendingNote;
     pendingNote = "";
     setStatus(note);
-    var message = held;
-    held = null;
-    if (message && !data.ended) {
-      say(message.payload, message.display);
+    if (pending && data.ended) pending = null;  // that conversation is over: nothing to resend
+    if (pending) {
+      var shown = history.length && history[history.length - 1];
+      if (!shown || shown.from !== "user" || shown.text !== (pending.display || pending.payload)) {
+        addUser(pending.display || pending.payload);  // not in the history yet: still on its way
+      }
+      setStatus("qi-coach is thinking…");
+      transmit(pending);  // handled once, whether or not the server it first went to took it
     } else if (!history.length) {
       // a new conversation starts with the coach's greeting, not with a message from the user
       socket.emit("user_uttered", { token: token, message: "/greet", display: null });
     }
     input.focus();
+  });
+
+  socket.on("received", function (data) {
+    if (pending && data && data.id === pending.id) pending = null;
   });
 
   socket.on("bot_uttered", function (message) {

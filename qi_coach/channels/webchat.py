@@ -15,7 +15,13 @@ visible failures). "Start a new conversation" revokes the old session on the ser
 my data" (``POST /forget``) deletes the conversation and its records and revokes the session.
 
 On (re)connecting with a valid token the history is replayed from the tracker store, so the
-conversation survives a reload of the page and a restart of the server. Replies go to a
+conversation survives a reload of the page and a restart of the server.
+
+Nothing the person sends is lost on the way, even when the server the page is connected to
+stops: the page gives each message an id and keeps it until the server says ``received``; after
+a reconnection (to any server) it sends again whatever was not confirmed. The server claims each
+id once (``dedupe.ProcessedEvents``, in the shared database), so a message sent twice is handled
+once. Replies go to a
 socket.io room named after the session, so every tab of one session sees them.
 
 The page itself (``web/``) is served by the same server, from the same origin as the
@@ -37,7 +43,9 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
+from sqlalchemy.exc import SQLAlchemyError
 
+from qi_coach.channels.dedupe import ProcessedEvents
 from qi_coach.channels.formatting import public_base_url
 from qi_coach.channels.intake import Outcome, attach, forget_conversation, shared_intake
 from qi_coach.channels.webchat_sessions import Check, SessionSigner, WebChatSessions, load_keys
@@ -133,6 +141,7 @@ class WebChatInput(InputChannel):
         self.sessions = sessions or WebChatSessions(SessionSigner(keys or load_keys()))
         self.web_root = web_root
         self.sio: AsyncServer | None = None
+        self.received = ProcessedEvents("webchat")  # the page's message ids: each message handled once
 
     def get_output_channel(self) -> OutputChannel | None:
         return WebChatOutput(self.sio) if self.sio else None
@@ -237,14 +246,29 @@ class WebChatInput(InputChannel):
                 logger.warning("web chat: refused a message on a session that is %s", refusal.value)
                 await sio.emit("error_message", {"message": _REFUSED[refusal], "reason": refusal.value}, room=sid)
                 return
+            delivery = _delivery_key(connected, data.get("id"))
+            try:
+                first_time = not delivery or await asyncio.to_thread(self.received.claim, delivery)
+            except SQLAlchemyError:  # the database is down: the turn will say so; never drop the message
+                logger.exception("web chat: could not record a message's id")
+                delivery, first_time = None, True
+            if not first_time:
+                await sio.emit("received", {"id": data["id"]}, room=sid)  # a re-send of one already taken
+                return
+            if delivery:
+                await sio.emit("received", {"id": data["id"]}, room=sid)
             text = data.get("message")
             display = data.get("display")
             metadata = {"display": display[:200]} if isinstance(display, str) and display.strip() else None
             message = UserMessage(text if isinstance(text, str) else "", WebChatOutput(sio), connected,
                                   input_channel=self.name(), metadata=metadata)
             request = sio.get_environ(sid).get("sanic.request")
-            outcome = await shared_intake().receive(message, on_new_message, webchat.ctx.app.ctx.agent,
-                                                    address=_address(request) if request else None)
+            try:
+                outcome = await shared_intake().receive(message, on_new_message, webchat.ctx.app.ctx.agent,
+                                                        address=_address(request) if request else None)
+            finally:
+                if delivery:
+                    await asyncio.to_thread(self.received.complete, delivery)
             if outcome is Outcome.FORGOTTEN:
                 await sio.emit("session_ended", {"reason": "deleted"}, room=connected)
 
@@ -272,6 +296,14 @@ _REFUSED = {
     Check.REVOKED: "This conversation was ended. A new one is starting.",
     Check.UNKNOWN: "This chat session could not be verified. Reload the page to start again.",
 }
+
+
+def _delivery_key(session_id: str, message_id: Any) -> str | None:
+    """The key a page's message is claimed under (its session and the id the page gave it), or
+    None when it has no usable id (then it is handled as it comes, as before ids existed)."""
+    if not isinstance(message_id, str) or not 8 <= len(message_id) <= 64 or not message_id.isalnum():
+        return None
+    return f"{session_id}:{message_id}"
 
 
 def origin_allowed(origin: str | None, environ: dict) -> bool:

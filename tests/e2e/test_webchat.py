@@ -20,7 +20,7 @@ class WebClient:
         self.url = url
         self.sio = socketio.AsyncClient(reconnection=False)
         self.inbox: asyncio.Queue = asyncio.Queue()
-        for event in ("session_confirm", "bot_uttered", "error_message", "session_ended"):
+        for event in ("session_confirm", "received", "bot_uttered", "error_message", "session_ended"):
             self.sio.on(event, self._collector(event))
 
     def _collector(self, event: str):
@@ -36,8 +36,8 @@ class WebClient:
         assert event == "session_confirm"
         return data
 
-    async def say(self, token: str, text: str, display: str | None = None) -> None:
-        await self.sio.emit("user_uttered", {"token": token, "message": text, "display": display})
+    async def say(self, token: str, text: str, display: str | None = None, message_id: str | None = None) -> None:
+        await self.sio.emit("user_uttered", {"token": token, "message": text, "display": display, "id": message_id})
 
     async def next(self, timeout: float = 60) -> tuple[str, dict]:
         return await asyncio.wait_for(self.inbox.get(), timeout)
@@ -120,6 +120,29 @@ def test_a_message_that_overtakes_its_session_request_after_a_reconnection_is_an
         return replies
 
     assert "Is that right?" in run(scenario())[-1]["text"]
+
+
+def test_a_message_sent_again_with_its_id_after_a_lost_connection_is_handled_once(bot):
+    """The page re-sends, with the same id, a message the server had not confirmed before the
+    connection dropped; the server may already have taken it, and must not handle it twice."""
+    async def scenario():
+        tab = WebClient(bot.url)
+        token = (await tab.connect())["token"]
+        await tab.say(token, DESCRIPTION, message_id="a1b2c3d4e5f6")
+        first = [await tab.next()]  # "received" comes first, then the turn's replies
+        first += await tab.replies_until("Is that right?")
+        await tab.close()
+        again = WebClient(bot.url)
+        resumed = await again.connect(token)
+        await again.say(token, DESCRIPTION, message_id="a1b2c3d4e5f6")
+        second = [await again.next()] + await again.quiet()
+        await again.close()
+        return first, resumed, second
+
+    first, resumed, second = run(scenario())
+    assert first[0] == ("received", {"id": "a1b2c3d4e5f6"})
+    assert second == [("received", {"id": "a1b2c3d4e5f6"})]  # confirmed again, not handled again
+    assert [m["text"] for m in resumed["history"] if m["from"] == "user"] == [DESCRIPTION]
 
 
 def test_a_forged_token_is_refused_and_reaches_no_conversation(bot):
