@@ -136,7 +136,7 @@ frontend stats
 
 #: One thread for the numerical work of each server (TensorFlow, and NumPy's BLAS under the
 #: sentence encoder). Left alone, one server spreads a turn over every core and spends 1.7 cores
-#: for 10% more turns than it gets from one; several servers then fight over the same cores.
+#: for at most about 10% more turns than on one; several servers then fight over the same cores.
 #: One server per core, each on one thread, is what scales (``make bench-scale``).
 ONE_THREAD_EACH = {name: "1" for name in ("TF_INTER_OP_PARALLELISM_THREADS", "TF_INTRA_OP_PARALLELISM_THREADS",
                                           "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -194,7 +194,7 @@ class Cluster:
                 self.rasa[index] = serve.start_rasa(self.model, endpoints, self.env, self.layout.rasa_ports[index],
                                                     self.logs / f"rasa-{index + 1}")
             self.balancer = serve.start_process([find_haproxy(), "-db", "-f", str(config)], self.env,
-                                         self.logs / "haproxy.log")
+                                                self.logs / "haproxy.log")
             serve.wait_for(self._health_checks(), timeout)
         except BaseException:
             self.stop()

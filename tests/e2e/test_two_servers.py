@@ -47,7 +47,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                     first_rasa_port=_three_free_ports(), first_actions_port=free_port(), stats_port=free_port())
     running = Cluster(layout, env, tmp_path_factory.mktemp("cluster"))
     running.start()
-    running.database_url = env["DATABASE_URL"]  # type: ignore[attr-defined]
     yield running
     running.stop()
     with admin.begin() as conn:
@@ -73,7 +72,7 @@ def say(url: str, sender: str, message: str) -> list[dict]:
 
 
 def stored(cluster: Cluster, sender: str) -> list[tuple[str, dict]]:
-    engine = create_engine_for(cluster.database_url)  # type: ignore[attr-defined]
+    engine = create_engine_for(cluster.env["DATABASE_URL"])
     with engine.connect() as conn:
         rows = conn.execute(text("select type_name, data from events where sender_id = :s order by id"),
                             {"s": sender}).all()
