@@ -9,6 +9,7 @@ Three servers, so that one is still up after each of the two stops.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import urllib.request
 import uuid
@@ -30,6 +31,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 DESCRIPTION = "The consultants won't come to the meetings and we can't get data out of the EPR."
+PER_ADDRESS = 40
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         conn.execute(text(f"create schema {schema}"))
     env = cluster_environment(f"{POSTGRES}?options=-csearch_path%3D{schema}", "redis://127.0.0.1:6379/0")
     env.update({"QI_COACH_WEBCHAT_SECRET": uuid.uuid4().hex * 2,
-                "QI_COACH_RATE_PER_CONVERSATION": "1000/minute", "QI_COACH_RATE_PER_ADDRESS": "100000/minute"})
+                # every test here talks from 127.0.0.1, well under this; the rate test uses other addresses
+                "QI_COACH_RATE_PER_CONVERSATION": "1000/minute", "QI_COACH_RATE_PER_ADDRESS": f"{PER_ADDRESS}/minute"})
     layout = Layout(servers=3, actions=1, balancer_port=free_port(), actions_balancer_port=free_port(),
                     first_rasa_port=_three_free_ports(), first_actions_port=free_port(), stats_port=free_port())
     running = Cluster(layout, env, tmp_path_factory.mktemp("cluster"))
@@ -133,6 +136,23 @@ def test_a_burst_sent_to_two_servers_at_once_is_handled_one_turn_at_a_time(clust
     events = stored(cluster, sender)
     assert sorted(user_texts(events)[1:]) == sorted(burst)  # each once, none lost
     assert turns_are_whole(events)  # no turn began before the one ahead of it ended
+
+
+def test_behind_the_balancer_each_persons_address_has_its_own_rate_limit(cluster):
+    """The servers see the address HAProxy saw (X-Forwarded-For, trusted once), not the
+    balancer's own: one address sending too fast is slowed down, another is not."""
+    def status_from(address: str) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", cluster.layout.balancer_port, timeout=60,
+                                                source_address=(address, 0))
+        connection.request("POST", "/webhooks/rest/webhook", headers={"Content-Type": "application/json"},
+                           body=json.dumps({"sender": f"rate-{uuid.uuid4().hex[:10]}", "message": "hello"}))
+        status = connection.getresponse().status
+        connection.close()
+        return status
+
+    busy = [status_from("127.0.0.2") for _ in range(PER_ADDRESS + 1)]
+    assert busy == [200] * PER_ADDRESS + [429]
+    assert status_from("127.0.0.3") == 200
 
 
 def test_the_web_chat_carries_on_through_the_balancer_after_its_server_stops(cluster):
