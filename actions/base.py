@@ -1,4 +1,4 @@
-"""What every qi-coach action shares: the knowledge store and user records, injected.
+"""What every qi-coach action shares: the knowledge store, user records and follow-ups, injected.
 
 The action server builds actions with no arguments, so the defaults open the configured
 database lazily; tests pass their own store. The class is abstract, so the server does not
@@ -15,13 +15,16 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge import KnowledgeStore
+from qi_coach.followup import FollowUps
 from qi_coach.records import UserRecords
 
 
 class CoachAction(Action, ABC):
-    def __init__(self, store: KnowledgeStore | None = None, records: UserRecords | None = None):
+    def __init__(self, store: KnowledgeStore | None = None, records: UserRecords | None = None,
+                 followups: FollowUps | None = None):
         self.store = store or KnowledgeStore()
         self.records = records or UserRecords(self.store.engine if store else None)
+        self.followups = followups or FollowUps(self.store.engine if store else None)
 
     @abstractmethod
     def name(self) -> str: ...
@@ -46,7 +49,8 @@ def slot_list(tracker: Tracker, slot: str) -> list:
 NOT_DESCRIPTIONS = frozenset({
     "greet", "goodbye", "thank", "ask_capabilities", "ask_human", "ask_tool", "ask_more", "feedback_useful",
     "feedback_not_useful", "out_of_scope", "start_triage", "skip_question", "previous_question", "cancel",
-    "show_plan", "strategy_details", "unreadable_input",
+    "show_plan", "strategy_details", "unreadable_input", "commit_strategies", "schedule_checkin", "stop_checkins",
+    "remind_later", "EXTERNAL_checkin_due",
 })
 
 

@@ -62,7 +62,14 @@ def strategy_card(index: int, rec: Recommendation, quote: bool = True) -> str:
         f"*Why it helps:* {first_sentence(rec.why_it_works)}\n"
         f"*First step:* {rec.first_step}{tool}\n"
         f"*Evidence:* {rec.evidence_label}; {sources_line(rec.sources)}"
+        + (f"\n*Reported:* {rec.reported}" if rec.reported else "")
     )
+
+
+def commit_option(rec: Recommendation) -> dict:
+    """What the person can choose to try (``commit_options``): the strategy, and the barrier it
+    was suggested for (the one it serves most)."""
+    return {"id": rec.strategy_id, "title": rec.title, "barrier": rec.reasons[0].barrier_id if rec.reasons else None}
 
 
 def numbered(items: tuple[str, ...]) -> str:

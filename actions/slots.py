@@ -7,6 +7,12 @@ LEVELS = "levels"
 TRIED_STRATEGIES = "tried_strategies"
 SHOWN_STRATEGIES = "shown_strategies"
 LAST_STRATEGIES = "last_strategies"
+COMMIT_OPTIONS = "commit_options"
+COMMITTED = "committed"
+CHECKIN = "checkin"
+CHECKIN_PROGRESS = "checkin_progress"
+CHECKIN_HELPED = "checkin_helped"
+CHECKIN_OBSTACLE = "checkin_obstacle"
 
 # values of AWAITING: what the bot last asked
 NOTHING = "nothing"
@@ -17,6 +23,8 @@ BARRIER_ADDITION = "barrier_addition"
 FEEDBACK = "feedback"
 TRIAGE_CONFIRMATION = "triage_confirmation"
 TRIAGE_CORRECTION = "triage_correction"
+COMMIT_CHOICE = "commit_choice"
+CHECKIN_WHEN = "checkin_when"
 
 # the guided triage: its questions, in the order triage_form asks them
 TRIAGE_AIM = "triage_aim"
@@ -34,6 +42,7 @@ TRIAGE_PRIORITIES = "triage_priorities"
 # every slot the actions set, and every value of AWAITING (the contract tests check both
 # against domain.yml)
 SLOT_NAMES = (AWAITING, BARRIERS_PROPOSED, BARRIERS_CONFIRMED, LEVELS, TRIED_STRATEGIES, SHOWN_STRATEGIES,
-              LAST_STRATEGIES, *TRIAGE_QUESTIONS, TRIAGE_ANSWERS, TRIAGE_PRIORITIES)
+              LAST_STRATEGIES, *TRIAGE_QUESTIONS, TRIAGE_ANSWERS, TRIAGE_PRIORITIES, COMMIT_OPTIONS, COMMITTED,
+              CHECKIN, CHECKIN_PROGRESS, CHECKIN_HELPED, CHECKIN_OBSTACLE)
 AWAITING_VALUES = (NOTHING, BARRIER_CONFIRMATION, CLARIFICATION, BARRIER_CHOICE, BARRIER_ADDITION, FEEDBACK,
-                   TRIAGE_CONFIRMATION, TRIAGE_CORRECTION)
+                   TRIAGE_CONFIRMATION, TRIAGE_CORRECTION, COMMIT_CHOICE, CHECKIN_WHEN)

@@ -38,8 +38,10 @@ class ActionSuggestStrategies(CoachAction):
             return [SlotSet(s.AWAITING, s.NOTHING)]
         shown = slot_list(tracker, s.SHOWN_STRATEGIES)
         exclude = set(slot_list(tracker, s.TRIED_STRATEGIES)) | set(shown)
-        recs = self.store.recommend(readings.weights(confirmed), levels=readings.levels(slot_list(tracker, s.LEVELS)),
-                                    exclude=exclude, limit=PER_REPLY, top_up=True, said=heard(said_so_far(tracker)))
+        weights = readings.weights(confirmed)
+        recs = self.store.recommend(weights, levels=readings.levels(slot_list(tracker, s.LEVELS)),
+                                    exclude=exclude, limit=PER_REPLY, top_up=True, said=heard(said_so_far(tracker)),
+                                    reports=self.followups.reports(weights))
 
         names = [self.store.get_barrier(b.id).in_short for b in confirmed]
         if not recs:
@@ -60,13 +62,14 @@ class ActionSuggestStrategies(CoachAction):
         if first.tools:
             buttons.append(render.button(f"How to use: {first.tools[0].name}", "ask_tool",
                                          qi_tool=first.tools[0].id))
-        buttons += [render.button("Other options", "ask_more"), render.button("Another barrier", "add_barrier")]
+        buttons += [render.button("I'll try some of these", "commit_strategies"),
+                    render.button("Other options", "ask_more"), render.button("Another barrier", "add_barrier")]
         dispatcher.utter_message(text="What would help next?", buttons=buttons)
         dispatcher.utter_message(text="Was this useful?", buttons=[
             render.button("Yes, useful", "feedback_useful"), render.button("Not really", "feedback_not_useful")])
         ids = [r.strategy_id for r in recs]
         return [SlotSet(s.SHOWN_STRATEGIES, shown + ids), SlotSet(s.LAST_STRATEGIES, ids),
-                SlotSet(s.AWAITING, s.FEEDBACK)]
+                SlotSet(s.COMMIT_OPTIONS, [render.commit_option(r) for r in recs]), SlotSet(s.AWAITING, s.FEEDBACK)]
 
 
 ORDINALS = {"first": 0, "1": 0, "one": 0, "top": 0, "1st": 0, "second": 1, "2": 1, "two": 1, "2nd": 1,

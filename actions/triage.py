@@ -308,16 +308,22 @@ class ActionMakePlan(CoachAction):
         plan = build_plan(self.store, priorities, levels=_levels(tracker), stage=_stage(tracker),
                           aim=None if aim == SKIPPED else aim, stuck_for=None if stuck == SKIPPED else stuck,
                           tried_text=None if tried_text == SKIPPED else tried_text, tried_ids=tried_ids,
-                          said=said.heard(said_so_far(tracker)))
+                          said=said.heard(said_so_far(tracker)),
+                          reports=self.followups.reports(r.id for r in priorities))
         markdown = plan_markdown(plan)
         self.records.save_plan(tracker.sender_id, plan, markdown)
         top: list[BarrierReading] = priorities[:MAX_BARRIERS]
         self.records.confirm_barriers(tracker.sender_id, top)  # the user confirmed these; kept for insights
         dispatcher.utter_message(text=markdown)
         dispatcher.utter_message(text="I've kept this plan: say \"show my plan\" any time to see it again"
-                                      " (on the web page you can also download it).",
-                                 buttons=[render.button("Show my plan", "show_plan")])
-        return [SlotSet(s.AWAITING, s.NOTHING), SlotSet(s.BARRIERS_CONFIRMED, readings.as_dicts(top))]
+                                      " (on the web page you can also download it). Tell me which strategies you'll "
+                                      "try, and I'll check in later to see how they went.",
+                                 buttons=[render.button("Choose what to try", "commit_strategies"),
+                                          render.button("Show my plan", "show_plan")])
+        options = [{"id": item["id"], "title": item["title"], "barrier": section["barrier"]}
+                   for section in plan["barriers"] for item in section["strategies"]]
+        return [SlotSet(s.AWAITING, s.NOTHING), SlotSet(s.BARRIERS_CONFIRMED, readings.as_dicts(top)),
+                SlotSet(s.COMMIT_OPTIONS, options)]
 
 
 class ActionShowPlan(CoachAction):

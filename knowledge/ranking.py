@@ -24,6 +24,18 @@ The policy, in one place:
   closer. So among strategies for the same barriers, the one whose circumstances match what the
   person described comes first, and the closest pair, when close enough (``QUOTE_FROM``), is the
   reason the reply gives in their own words. With nothing said, the score is the barrier score.
+- Reported outcomes: people who tried a strategy say at their check-in whether it helped (a
+  rating of 4 or 5 out of 5 counts as helped). Per barrier, once at least ``MIN_REPORTS``
+  people tried it for that barrier, the share who said it helped moves the score. The share is
+  shrunk towards what the curated evidence leads us to expect (``EXPECTED_HELPED``: trial 0.7,
+  evaluation 0.6, expert opinion 0.5) as if ``PRIOR_REPORTS`` people had already reported that:
+  ``(helped + PRIOR_REPORTS x expected) / (tried + PRIOR_REPORTS)``. The score gains
+  ``OUTCOME_WEIGHT`` x the barrier's weight x (that share - expected): up when people find it
+  helps more often than its evidence suggests, down when less. Five reports can move a strategy
+  at most 0.23 x the weight (all five saying it did not help, for a trial-backed strategy):
+  less than half of what a primary link is worth over a secondary one (0.5 x the weight). So a
+  handful of reports reorders close strategies but cannot overturn the curated evidence, and
+  many reports can.
 - Levels: strategies acting at the user's levels come first; when they are fewer than asked
   for, the best of the others top the answer up (``top_up``), else nothing else is offered.
 """
@@ -54,6 +66,13 @@ SITUATION_WEIGHT = 2.0
 #: circumstance. Sentences shorter than ``QUOTE_MIN_WORDS`` are not quoted.
 QUOTE_FROM = 0.6
 QUOTE_MIN_WORDS = 6
+#: Reports needed, for one strategy and barrier, before they count or are shown.
+MIN_REPORTS = 5
+#: How many reports the curated evidence is worth (see the module docstring).
+PRIOR_REPORTS = 10
+#: The share of people we expect to say a strategy helped, from its curated evidence.
+EXPECTED_HELPED = {Evidence.trial.value: 0.7, Evidence.evaluation.value: 0.6, Evidence.expert_opinion.value: 0.5}
+OUTCOME_WEIGHT = 1.0
 
 
 class RankingError(ValueError):
@@ -100,6 +119,24 @@ class Said:
 
 
 @dataclass(frozen=True)
+class Reports:
+    """What people reported at their check-ins about one strategy for one barrier."""
+
+    tried: int  # said they did it, fully or partly
+    helped: int  # of those, rated it 4 or 5 out of 5
+
+    @property
+    def enough(self) -> bool:
+        """Enough reports to count in the ranking and to show beside the strategy."""
+        return self.tried >= MIN_REPORTS
+
+    def shrunk_share(self, evidence: str) -> float:
+        """The share who said it helped, shrunk towards what its evidence leads us to expect."""
+        expected = EXPECTED_HELPED[evidence]
+        return (self.helped + PRIOR_REPORTS * expected) / (self.tried + PRIOR_REPORTS)
+
+
+@dataclass(frozen=True)
 class Candidate:
     """What the ranking needs to know about one strategy."""
 
@@ -109,6 +146,7 @@ class Candidate:
     evidence: str
     effort: str
     situations: Situations | None = field(default=None, compare=False)
+    reports: Mapping[str, Reports] = field(default_factory=dict, compare=False)  # barrier id -> reports
 
 
 @dataclass(frozen=True)
@@ -137,6 +175,7 @@ class Ranked:
     score: float
     contributions: Mapping[str, float]  # barrier id -> weight x strength weight
     situation: SituationMatch | None = None
+    outcomes: float = 0.0  # what reported outcomes added (or took off)
 
 
 def checked_weights(weights: Mapping[str, float]) -> dict[str, float]:
@@ -201,8 +240,17 @@ def _score(candidate: Candidate, weights: Mapping[str, float], said: Said | None
     contributions = {b: round(weights[b] * STRENGTH_WEIGHT[strength], 6)
                      for b, strength in candidate.links.items() if b in weights}
     match = situation_match(candidate.situations, said) if contributions else None
-    score = sum(contributions.values()) + (match.contribution if match else 0.0)
-    return Ranked(candidate, round(score, 6), contributions, match)
+    outcomes = outcome_adjustment(candidate, weights) if contributions else 0.0
+    score = sum(contributions.values()) + (match.contribution if match else 0.0) + outcomes
+    return Ranked(candidate, round(score, 6), contributions, match, round(outcomes, 6))
+
+
+def outcome_adjustment(candidate: Candidate, weights: Mapping[str, float]) -> float:
+    """What reported outcomes add to a strategy's score for the user's barriers (the rule is in
+    the module docstring); 0 below ``MIN_REPORTS`` for every barrier."""
+    expected = EXPECTED_HELPED[candidate.evidence]
+    return sum(OUTCOME_WEIGHT * weights[b] * (r.shrunk_share(candidate.evidence) - expected)
+               for b, r in candidate.reports.items() if b in weights and b in candidate.links and r.enough)
 
 
 def situation_match(situations: Situations | None, said: Said | None) -> SituationMatch | None:

@@ -34,6 +34,7 @@ EVIDENCE_LABEL = {
 _RANKING_ROWS = (
     select(models.StrategyBarrier.strategy_id, models.StrategyBarrier.barrier_id,
            models.StrategyBarrier.strength, models.Barrier.name.label("barrier_name"),
+           models.Barrier.in_short.label("barrier_in_short"),
            models.Strategy.evidence, models.Strategy.effort, models.StrategyLevel.level)
     .join(models.Strategy, models.Strategy.id == models.StrategyBarrier.strategy_id)
     .join(models.Barrier, models.Barrier.id == models.StrategyBarrier.barrier_id)
@@ -118,6 +119,8 @@ class Reason:
     strength: str  # "primary" | "secondary"
     confidence: float
     contribution: float  # confidence x strength weight
+    in_short: str = ""  # "finding the time": the barrier inside a sentence
+    reports: ranking.Reports | None = None  # what people reported trying it for this barrier
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,16 @@ class Recommendation:
         """The person's own sentence this strategy fits, when the match is close enough to
         say so ("you said ..."); else None."""
         return self.situation.sentence if self.situation and self.situation.quotable else None
+
+    @property
+    def reported(self) -> str | None:
+        """What people said at their check-ins, once there are enough reports: "7 of 9 teams who
+        tried this for finding the time said it helped"; None before that."""
+        counted = [r for r in self.reasons if r.reports is not None and r.reports.enough]
+        if not counted:
+            return None
+        return "; ".join(f"{r.reports.helped} of {r.reports.tried} teams who tried this for {r.in_short} said it "
+                         "helped" for r in counted if r.reports)
 
     @property
     def reason_text(self) -> str:
@@ -257,6 +270,7 @@ class KnowledgeStore:
         limit: int | None = 3,
         top_up: bool = False,
         said: ranking.Said | None = None,
+        reports: Mapping[tuple[str, str], ranking.Reports] | None = None,
     ) -> list[Recommendation]:
         """Strategies for the user's barriers, best first, ranked by ``knowledge.ranking``
         (its docstring states the policy: scores, tie-breaks, levels and topping up).
@@ -272,6 +286,9 @@ class KnowledgeStore:
                 (what the conversation and the plan do); otherwise only those at ``levels``.
             said: what the person said (``qi_coach.coaching.said``): strategies whose
                 situations match it come first, and each answer keeps the match.
+            reports: ``{(strategy id, barrier id): Reports}``, what people reported at their
+                check-ins (``qi_coach.followup``); past ``ranking.MIN_REPORTS`` they move the
+                ranking and are shown (``Recommendation.reported``).
 
         Returns:
             Up to ``limit`` recommendations, each with the reasons it was chosen, its first
@@ -287,6 +304,9 @@ class KnowledgeStore:
                 return []
             with self.engine.connect() as conn:
                 candidates, names = self._candidates(conn, list(weights))
+                if reports:
+                    candidates = [replace(c, reports={b: reports[c.strategy_id, b] for b in c.links
+                                                      if (c.strategy_id, b) in reports}) for c in candidates]
                 if said is not None:
                     situations = self._situations_of(conn)
                     candidates = [replace(c, situations=situations.get(c.strategy_id)) for c in candidates]
@@ -305,18 +325,19 @@ class KnowledgeStore:
                 for r in ranked]
 
     @staticmethod
-    def _candidates(conn: Connection, barrier_ids: list[str]) -> tuple[list[ranking.Candidate], dict[str, str]]:
+    def _candidates(conn: Connection, barrier_ids: list[str]
+                    ) -> tuple[list[ranking.Candidate], dict[str, tuple[str, str]]]:
         """The strategies linked to any of ``barrier_ids``, as the ranking sees them, and the
-        barriers' names."""
+        barriers' names (``(name, in_short)``)."""
         links: dict[str, dict[str, str]] = defaultdict(dict)
         facts: dict[str, tuple[str, str]] = {}
         levels: dict[str, set[str]] = defaultdict(set)
-        names: dict[str, str] = {}
+        names: dict[str, tuple[str, str]] = {}
         for row in conn.execute(_RANKING_ROWS, {"barrier_ids": barrier_ids}):
             links[row.strategy_id][row.barrier_id] = row.strength
             facts[row.strategy_id] = (row.evidence, row.effort)
             levels[row.strategy_id].add(row.level)
-            names[row.barrier_id] = row.barrier_name
+            names[row.barrier_id] = (row.barrier_name, row.barrier_in_short)
         candidates = [ranking.Candidate(sid, links[sid], frozenset(levels[sid]), *facts[sid]) for sid in links]
         return candidates, names
 
@@ -335,10 +356,11 @@ class KnowledgeStore:
         return self._situations[1]
 
     @staticmethod
-    def _recommendation(ranked: ranking.Ranked, text, weights: Mapping[str, float], names: Mapping[str, str],
-                        tools: tuple[ToolRef, ...], sources: tuple[SourceRef, ...]) -> Recommendation:
+    def _recommendation(ranked: ranking.Ranked, text, weights: Mapping[str, float],
+                        names: Mapping[str, tuple[str, str]], tools: tuple[ToolRef, ...],
+                        sources: tuple[SourceRef, ...]) -> Recommendation:
         c = ranked.candidate
-        reasons = (Reason(b, names[b], c.links[b], weights[b], contribution)
+        reasons = (Reason(b, names[b][0], c.links[b], weights[b], contribution, names[b][1], c.reports.get(b))
                    for b, contribution in ranked.contributions.items())
         return Recommendation(
             strategy_id=c.strategy_id, title=text.title, summary=text.summary, why_it_works=text.why_it_works,

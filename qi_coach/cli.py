@@ -9,6 +9,8 @@
     qi-coach spacy build           build and install the project's spaCy pipeline
     qi-coach classify              barriers of each line on stdin, as JSON lines
     qi-coach serve                 start the servers and chat in the terminal
+    qi-coach checkins run          send check-ins as they fall due (serve and cluster start it)
+    qi-coach checkins list         the check-ins to come, and what became of past ones
 
 Exit status: 0 done, 1 the content or database said no, 2 the command line was wrong.
 """
@@ -19,6 +21,7 @@ import argparse
 import os
 import sys
 import textwrap
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import inspect
@@ -197,6 +200,50 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve()
 
 
+def cmd_checkins_run(args: argparse.Namespace) -> int:
+    from qi_coach.checkin_scheduler import main as run
+
+    return run(args.url, args.interval, args.once, args.as_of)
+
+
+def cmd_checkins_list(args: argparse.Namespace) -> int:
+    from qi_coach.followup import OPEN_STATES, FollowUps
+
+    engine = default_engine()
+    if not inspect(engine).has_table("checkins"):
+        raise NotLoaded
+    views = FollowUps(engine).listing(None if args.all else OPEN_STATES)
+    if not views:
+        print("No check-ins to come." if not args.all else "No check-ins yet.")
+        return 0
+    print(f"{'id':>5}  {'due (UTC)':<17} {'state':<10} {'channel':<8} {'conversation':<28} strategies")
+    for view in views:
+        reported = sum(c.progress is not None for c in view.commitments)
+        titles = "; ".join(c.title for c in view.commitments)
+        print(f"{view.id:>5}  {view.due_at:%Y-%m-%d %H:%M} {view.state:<10} {view.channel:<8} "
+              f"{view.conversation_id[:28]:<28} {titles[:60]}" + (f" ({reported} reported)" if reported else ""))
+    return 0
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a date or time like 2026-12-21 or 2026-12-21T09:30 (not {text!r})") \
+            from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"a number of seconds from 1 to 3600 (not {text!r})")
+    return value
+
+
 def cmd_cluster(args: argparse.Namespace) -> int:
     from qi_coach.cluster import main as cluster
 
@@ -272,6 +319,22 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--servers", type=_count, default=2, help="Rasa servers (default 2)")
     cluster.add_argument("--actions", type=_count, default=None, help="action servers (default: as many as --servers)")
     cluster.set_defaults(func=cmd_cluster)
+
+    checkins = commands.add_parser("checkins", help="follow-up check-ins on the strategies people chose to try")
+    checkins_sub = checkins.add_subparsers(dest="action", required=True)
+    run = checkins_sub.add_parser("run", help="send check-ins as they fall due, through a Rasa server")
+    run.add_argument("--url", default=os.environ.get("QI_COACH_SERVER_URL", "http://127.0.0.1:5005"),
+                     help="the Rasa server (or balancer) to send through (default: QI_COACH_SERVER_URL, else "
+                          "http://127.0.0.1:5005)")
+    run.add_argument("--interval", type=_seconds, default=30.0, help="seconds between rounds (default 30)")
+    run.add_argument("--once", action="store_true", help="one round, then stop")
+    run.add_argument("--as-of", type=_moment, default=None, metavar="YYYY-MM-DD[THH:MM]",
+                     help="with --once: send what is due by then, as if it were that time (to try a check-in "
+                          "without waiting for its day)")
+    run.set_defaults(func=cmd_checkins_run)
+    listing = checkins_sub.add_parser("list", help="check-ins to come (--all: also past ones)")
+    listing.add_argument("--all", action="store_true", help="also answered, cancelled and failed check-ins")
+    listing.set_defaults(func=cmd_checkins_list)
 
     purge = commands.add_parser(
         "purge", help="delete conversations, plans and feedback past the retention period (serve does it at start)")

@@ -162,7 +162,8 @@ def find_haproxy() -> str:
 
 @dataclass
 class Cluster:
-    """The processes of one cluster: action servers, Rasa servers and the balancer."""
+    """The processes of one cluster: action servers, Rasa servers, the balancer, and one check-in
+    scheduler per Rasa server (they claim each due check-in in the database, so it goes once)."""
 
     layout: Layout = field(default_factory=Layout)
     env: dict[str, str] = field(default_factory=cluster_environment)
@@ -171,6 +172,7 @@ class Cluster:
     actions: list[subprocess.Popen] = field(default_factory=list)
     rasa: dict[int, subprocess.Popen] = field(default_factory=dict)
     balancer: subprocess.Popen | None = None
+    schedulers: list[subprocess.Popen] = field(default_factory=list)
 
     @property
     def logs(self) -> Path:
@@ -196,6 +198,9 @@ class Cluster:
             self.balancer = serve.start_process([find_haproxy(), "-db", "-f", str(config)], self.env,
                                                 self.logs / "haproxy.log")
             serve.wait_for(self._health_checks(), timeout)
+            self.schedulers = [serve.start_scheduler(f"http://{HOST}:{self.layout.balancer_port}", self.env,
+                                                     self.logs / f"checkins-{i + 1}")
+                               for i in range(self.layout.servers)]
         except BaseException:
             self.stop()
             raise
@@ -253,16 +258,19 @@ class Cluster:
         """The parts that have exited by themselves."""
         parts = {f"rasa-{i + 1}": p for i, p in self.rasa.items()}
         parts.update({f"actions-{i + 1}": p for i, p in enumerate(self.actions)})
+        parts.update({f"checkins-{i + 1}": p for i, p in enumerate(self.schedulers)})
         if self.balancer is not None:
             parts["haproxy"] = self.balancer
         return [name for name, process in parts.items() if process.poll() is not None]
 
     def stop(self) -> None:
-        """Stop the balancer first (no new requests), then the Rasa servers, then the actions."""
+        """Stop the schedulers and the balancer first (no new work), then the Rasa servers, then
+        the actions."""
+        serve.stop(self.schedulers)
         serve.stop([self.balancer] if self.balancer else [])
         serve.stop(list(self.rasa.values()), grace=STOP_GRACE)
         serve.stop(self.actions)
-        self.balancer, self.rasa, self.actions = None, {}, []
+        self.balancer, self.rasa, self.actions, self.schedulers = None, {}, [], []
 
 
 def _interrupt(signum, frame) -> None:

@@ -1,4 +1,5 @@
-"""What users tell the assistant: confirmed barriers, feedback on strategies, action plans.
+"""What users tell the assistant: confirmed barriers, feedback on strategies, action plans, the
+strategies they chose to try and the check-ins that follow them up.
 
 These tables sit beside the curated content in the same database but are never touched by
 a content load, and refer to barriers and strategies by id without foreign keys: a strategy
@@ -76,6 +77,40 @@ class ActionPlan(_InConversation, Base):
     __tablename__ = "action_plans"
     plan = Column(JSON, nullable=False)
     markdown = Column(Text, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Checkin(_InConversation, Base):
+    """A follow-up the person asked for: when, and where to reach them (``qi_coach.followup``
+    owns its states and the claim that sends it once)."""
+
+    __tablename__ = "checkins"
+    channel = Column(String(40), nullable=False)  # the channel they talked on: slack, teams, webchat, rest
+    reply_to = Column(JSON, nullable=False)  # where that channel reaches them (ids only, no text)
+    due_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    state = Column(String(20), nullable=False, index=True)
+    attempts = Column(Integer, nullable=False, default=0)
+    claimed_by = Column(String(80))
+    claimed_at = Column(DateTime(timezone=True))
+    sent_at = Column(DateTime(timezone=True))
+    answered_at = Column(DateTime(timezone=True))
+    waiting = Column(JSON)  # replies for a channel that cannot push (REST), until fetched
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Commitment(_InConversation, Base):
+    """A strategy the person said they would try, for a barrier, and how it went at the check-in:
+    the reports that feed the ranking (``knowledge.ranking``)."""
+
+    __tablename__ = "commitments"
+    checkin_id = Column(Integer, nullable=False, index=True)
+    strategy_id = Column(String(60), nullable=False, index=True)
+    barrier_id = Column(String(60))  # the barrier it was chosen for (None: not known)
+    title = Column(Text, nullable=False)
+    progress = Column(String(20))  # done | partly | not_started, once reported
+    helped = Column(Integer)  # 1-5, once reported (None for not started)
+    obstacle = Column(Text)  # what got in the way, in their words (redacted by the intake)
+    reported_at = Column(DateTime(timezone=True))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
@@ -206,7 +241,7 @@ class UserRecords(TablesOnFirstUse):
             return sum(conn.execute(delete(table).where(which(table))).rowcount for table in _TABLES)
 
 
-_TABLES = (ConfirmedBarrier, StrategyFeedback, ActionPlan)
+_TABLES = (ConfirmedBarrier, StrategyFeedback, ActionPlan, Checkin, Commitment)
 
 
 def _made_at(table: Any) -> Any:

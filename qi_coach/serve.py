@@ -1,4 +1,5 @@
-"""``qi-coach serve``: start the action server and the Rasa server, then chat in the terminal.
+"""``qi-coach serve``: start the action server, the Rasa server and the check-in scheduler, then
+chat in the terminal.
 
 Both servers listen on 127.0.0.1 only and log to ``var/logs/`` (rotated: ``LOG_BYTES`` a
 file, ``LOG_BACKUPS`` old files kept). Everything they write (databases, the web chat key,
@@ -22,6 +23,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -91,6 +93,13 @@ def _copy_to_log(process: subprocess.Popen, log: Path) -> None:
             handler.emit(logging.makeLogRecord({"msg": raw.decode("utf-8", "replace").rstrip("\n")}))
     finally:
         handler.close()
+
+
+def start_scheduler(server_url: str, env: dict | None = None, logs: Path = LOGS,
+                    interval: float = 30) -> subprocess.Popen:
+    """The check-in scheduler (``qi-coach checkins run``), sending through ``server_url``."""
+    return start_process([str(Path(sys.executable).parent / "qi-coach"), "checkins", "run", "--url", server_url,
+                          "--interval", str(interval)], env, logs / "checkins.log")
 
 
 def start_servers(model: Path = MODEL, endpoints: Path | None = None, env: dict | None = None,
@@ -186,11 +195,23 @@ def _sender_id() -> str:
     return sender
 
 
+def waiting(sender: str, rasa_port: int = RASA_PORT) -> list[dict]:
+    """What the bot said while the terminal was away (a check-in), each message once."""
+    url = f"http://{HOST}:{rasa_port}/webhooks/rest/waiting?" + urllib.parse.urlencode({"sender": sender})
+    try:
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            return json.loads(reply.read() or b"[]")
+    except (urllib.error.URLError, OSError, json.JSONDecodeError):
+        return []
+
+
 def chat(sender: str) -> None:
-    """A minimal terminal chat: numbered buttons, type the number to press one."""
-    print("\nqi-coach is ready. Type a message (or a button's number); Ctrl-C or /quit to stop.\n")
+    """A minimal terminal chat: numbered buttons, type the number to press one; an empty line
+    shows what came while you were away (a check-in)."""
+    print("\nqi-coach is ready. Type a message (or a button's number); press Enter on an empty line to see "
+          "new messages; Ctrl-C or /quit to stop.\n")
     buttons: list[dict] = []
-    show(send("hello", sender), buttons)
+    show(waiting(sender) or send("hello", sender), buttons)
     while True:
         try:
             text = input("\nYou: ").strip()
@@ -198,10 +219,17 @@ def chat(sender: str) -> None:
             return
         if text in ("/quit", "/exit"):
             return
+        if not text:
+            news = waiting(sender)
+            if news:
+                show(news, buttons)
+            else:
+                print("     (nothing new)")
+            continue
         if text.isdigit() and 1 <= int(text) <= len(buttons):
             print(f"     [{buttons[int(text) - 1]['title']}]")
             text = buttons[int(text) - 1]["payload"]
-        show(send(text, sender), buttons)
+        show(send(text, sender) + waiting(sender), buttons)
 
 
 def show(replies: list[dict], buttons: list[dict]) -> None:
@@ -266,6 +294,7 @@ def main() -> int:
     try:
         started = time.monotonic()
         wait_until_ready(processes)
+        processes.append(start_scheduler(f"http://{HOST}:{RASA_PORT}"))
         print(f"Ready in {time.monotonic() - started:.0f} s.\n"
               f"  Web chat: http://{HOST}:{RASA_PORT}/webhooks/webchat/  (open it in your browser)\n"
               f"  REST:     http://{HOST}:{RASA_PORT}/webhooks/rest/webhook", flush=True)

@@ -48,9 +48,11 @@
     send.disabled = !enabled;
   }
 
+  // To the bottom of the page, so the newest message sits just above the composer (which is
+  // sticky, and would cover a message scrolled to the end of the viewport).
   function scrollToEnd() {
     window.requestAnimationFrame(function () {
-      log.lastElementChild && log.lastElementChild.scrollIntoView({ block: "end" });
+      window.scrollTo(0, document.documentElement.scrollHeight);
     });
   }
 

@@ -4,7 +4,9 @@ Rasa 3.6's ``RestInput`` hands the text straight to Rasa and, when handling fail
 whole message; here every message goes through ``intake`` first (length, rate, redaction,
 visible failures), a malformed request gets 400 with a reason, and no log line holds what was
 typed. The request format is Rasa's own (``{"sender": ..., "message": ..., "metadata": ...}``)
-and the answer is the list of replies, so every REST client works unchanged.
+and the answer is the list of replies, so every REST client works unchanged. A REST client has
+no way to be called back, so what the bot says while it is away (a check-in) is kept and given
+once at ``GET /webhooks/rest/waiting?sender=...`` (the terminal chat of ``make run`` asks).
 
 It has no authentication and trusts the ``sender`` it is given: the Rasa server listens on
 127.0.0.1 only, and a public deployment does not forward ``/webhooks/rest/``.
@@ -12,6 +14,8 @@ It has no authentication and trusts the ``sender`` it is given: the Rasa server 
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
@@ -23,6 +27,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from qi_coach.channels.intake import IntakeBlueprint, Outcome, shared_intake
+from qi_coach.followup import FollowUps
 
 MAX_SENDER_CHARS = 255  # the tracker store's sender_id column
 
@@ -33,6 +38,10 @@ class RestInput(InputChannel):
     @classmethod
     def name(cls) -> str:
         return "rest"
+
+    @functools.cached_property
+    def followups(self) -> FollowUps:
+        return FollowUps()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         rest = IntakeBlueprint("qi_coach_rest", __name__)
@@ -65,5 +74,13 @@ class RestInput(InputChannel):
                                                     address=request.remote_addr or request.ip, wait=False)
             status = HTTPStatus.TOO_MANY_REQUESTS if outcome is Outcome.RATE_LIMITED else HTTPStatus.OK
             return response.json(collector.messages, status=status)
+
+        @rest.route("/waiting", methods=["GET"])
+        async def waiting(request: Request) -> HTTPResponse:
+            """Replies that came while the client was away (a check-in), each given once."""
+            sender = request.args.get("sender")
+            if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
+                return response.json({"error": "give the conversation as ?sender=..."}, status=HTTPStatus.BAD_REQUEST)
+            return response.json(await asyncio.to_thread(self.followups.take_waiting, sender))
 
         return rest

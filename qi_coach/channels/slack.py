@@ -231,7 +231,8 @@ class SlackChannel(InputChannel):
             if only_if_ongoing and (not event.get("thread_ts") or "<@" in str(event.get("text") or "")):
                 return None  # not in a thread, or a mention (which also arrives as app_mention)
             return (str(body["event_id"]), text, _conversation_id(event["user"], channel, thread_ts), channel,
-                    thread_ts, {"slack_team": body.get("team_id")}, only_if_ongoing)
+                    thread_ts, {"slack_team": body.get("team_id"), "reply_to": reply_to(channel, thread_ts)},
+                    only_if_ongoing)
         if kind == "block_actions":
             actions = body.get("actions") or []
             user = (body.get("user") or {}).get("id")
@@ -244,7 +245,7 @@ class SlackChannel(InputChannel):
             title = ((action.get("text") or {}).get("text")) or ""
             event_id = f"action:{user}:{action.get('action_ts') or body.get('trigger_id')}"
             return (event_id, str(action.get("value") or title), _conversation_id(user, channel, thread_ts),
-                    channel, thread_ts, {"display": title}, False)
+                    channel, thread_ts, {"display": title, "reply_to": reply_to(channel, thread_ts)}, False)
         return None
 
 
@@ -255,6 +256,11 @@ def _without_mentions(text: str, body: dict) -> str:
         if user:
             text = text.replace(f"<@{user}>", "")
     return " ".join(text.split())
+
+
+def reply_to(channel: str, thread_ts: str | None) -> dict[str, str | None]:
+    """Where a later message to this conversation goes (a check-in): the DM or the thread."""
+    return {"channel": channel, "thread_ts": thread_ts}
 
 
 def _conversation_id(user: str, channel: str, thread_ts: str | None) -> str:

@@ -186,7 +186,8 @@ class OutboundToken:
 
 
 class TeamsOutput(OutputChannel):
-    """Replies into the Teams conversation the message came from (its checked ``serviceUrl``)."""
+    """Replies into the Teams conversation the message came from (its checked ``serviceUrl``), or,
+    given a stored conversation reference instead of an activity, a proactive message into it."""
 
     @classmethod
     def name(cls) -> str:
@@ -201,7 +202,9 @@ class TeamsOutput(OutputChannel):
     async def _send(self, extra: dict) -> None:
         """Post one reply, retried when the connector or the network stumbles (``delivery``)."""
         reply = {"type": "message", "from": self.activity.get("recipient"), "recipient": self.activity.get("from"),
-                 "conversation": self.activity.get("conversation"), "replyToId": self.activity.get("id"), **extra}
+                 "conversation": self.activity.get("conversation"), **extra}
+        if self.activity.get("id"):  # a reply; without it, a proactive message (a check-in)
+            reply["replyToId"] = self.activity["id"]
 
         async def post() -> None:
             headers = {"Authorization": f"Bearer {await self.token.get()}"}
@@ -347,8 +350,10 @@ class TeamsChannel(InputChannel):
                 logger.info("Teams: activity already handled or being handled (a replay); acknowledged only")
                 return response.json({}, status=HTTPStatus.OK)
             display = activity.get("value", {}).get("display") if isinstance(activity.get("value"), dict) else None
+            metadata = {"reply_to": conversation_reference(activity),
+                        **({"display": display} if isinstance(display, str) else {})}
             message = UserMessage(_without_bot_mention(activity), output, conversation_id, input_channel=self.name(),
-                                  metadata={"display": display} if isinstance(display, str) else None)
+                                  metadata=metadata)
             outcome = await shared_intake().receive(message, on_new_message, request.app.ctx.agent)
             if activity.get("id"):
                 await asyncio.to_thread(self.events.complete, activity_id)
@@ -357,6 +362,18 @@ class TeamsChannel(InputChannel):
             return response.json({}, status=HTTPStatus.OK)
 
         return teams
+
+def conversation_reference(activity: dict) -> dict[str, Any]:
+    """What a proactive message to this conversation needs (a check-in, days later): the Bot
+    Framework's conversation reference, ids only. ``TeamsOutput`` takes it as an activity."""
+    def part(key: str) -> dict:
+        value = activity.get(key)
+        return {k: v for k, v in value.items() if k in ("id", "name", "aadObjectId", "tenantId", "conversationType")} \
+            if isinstance(value, dict) else {}
+
+    return {"serviceUrl": activity.get("serviceUrl"), "channelId": activity.get("channelId"),
+            "conversation": part("conversation"), "recipient": part("recipient"), "from": part("from")}
+
 
 def _conversation_id(activity: dict) -> str:
     """One conversation per person per Teams conversation (a chat, or a channel thread)."""

@@ -103,6 +103,8 @@ def history_messages(events: list[dict], limit: int = HISTORY_LIMIT) -> list[dic
     shown = []
     for event in events:
         if event.get("event") == "user":
+            if (event.get("metadata") or {}).get("is_external"):
+                continue  # a check-in's trigger, not something the person said
             text = ((event.get("metadata") or {}).get("display") or event.get("text") or "").strip()
             if text and not (text.startswith("/") and text == (event.get("text") or "").strip()):
                 # an intent sent by the page itself (the opening /greet) was never shown as typed

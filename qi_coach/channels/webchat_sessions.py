@@ -9,6 +9,9 @@ session is still open:
   and ``MAX_AGE`` after it began (default 7 days; ``QI_COACH_WEBCHAT_MAX_DAYS``), so on a shared
   ward computer the next person does not find the last person's conversation;
 - "Start a new conversation" and "Delete my data" revoke it on the server, not only in the page.
+- a session whose person asked for a check-in stays open until ``KEPT_AFTER_CHECKIN`` after the
+  check-in's day, so the check-in is waiting for them on this device (the reply that schedules
+  it says so); "Start a new conversation" still ends it at once.
 
 Keys: ``QI_COACH_WEBCHAT_SECRET`` signs (else one made once, kept in ``var/webchat-secret`` with
 mode 600); ``QI_COACH_WEBCHAT_PREVIOUS_SECRETS`` (comma-separated) are still accepted, and a
@@ -44,6 +47,8 @@ MIN_SECRET_BYTES = 32
 MAX_TOKEN_CHARS = 200
 #: ``last_seen_at`` is written at most this often, not on every message.
 TOUCH_EVERY = timedelta(minutes=1)
+#: How long after a check-in's day its web chat session stays open for the person to answer it.
+KEPT_AFTER_CHECKIN = timedelta(days=7)
 
 Base: Any = declarative_base()
 
@@ -181,7 +186,10 @@ class WebChatSessions(TablesOnFirstUse):
         return self._signer
 
     def make_tables(self, engine: Engine) -> None:
+        from qi_coach.records import create_tables
+
         Base.metadata.create_all(engine)
+        create_tables(engine)  # the check-ins a session may be kept open for
 
     def start(self) -> tuple[str, str]:
         """A new open session: ``(session_id, token)``."""
@@ -203,7 +211,8 @@ class WebChatSessions(TablesOnFirstUse):
         now = self.clock()
         if row.revoked_at is not None:
             return Verdict(Check.REVOKED, session_id)
-        if now - _aware(row.created_at) > self.lifetime or now - _aware(row.last_seen_at) > self.idle:
+        if ((now - _aware(row.created_at) > self.lifetime or now - _aware(row.last_seen_at) > self.idle)
+                and not self._awaits_checkin(session_id, now)):
             return Verdict(Check.EXPIRED, session_id)
         if touch and now - _aware(row.last_seen_at) >= TOUCH_EVERY:
             with self.engine.begin() as conn:
@@ -211,6 +220,17 @@ class WebChatSessions(TablesOnFirstUse):
                              .values(last_seen_at=now))
         fresh = token if self.signer.is_current(token) else self.signer.sign(session_id)
         return Verdict(Check.OPEN, session_id, fresh)
+
+    def _awaits_checkin(self, session_id: str, now: datetime) -> bool:
+        """Whether the session has a check-in to come, or one sent less than a week ago and not
+        yet answered (``qi_coach.followup``'s open states)."""
+        from qi_coach.followup import OPEN_STATES
+        from qi_coach.records import Checkin
+
+        with self.engine.connect() as conn:
+            return conn.execute(select(Checkin.id).where(
+                Checkin.conversation_id == session_id, Checkin.state.in_(OPEN_STATES),
+                Checkin.due_at > now - KEPT_AFTER_CHECKIN).limit(1)).first() is not None
 
     def revoke(self, session_id: str) -> None:
         with self.engine.begin() as conn:

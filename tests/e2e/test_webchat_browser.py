@@ -107,15 +107,21 @@ def test_the_triage_starts_from_the_page_and_its_plan_downloads(bot, phone: Page
         box.fill(answer)
         box.press("Enter")
     expect(log).to_contain_text("What stage is the project at?")
+    # each answer once its question is on the page, as a person would
     phone.get_by_role("button", name="Testing changes").click()
+    expect(log).to_contain_text("Who is involved so far?")
     phone.get_by_role("button", name="Front-line staff only").click()
+    expect(log).to_contain_text("How long has it been stuck?")
     phone.get_by_role("button", name="1 to 3 months").click()
     expect(log).to_contain_text("What have you tried already")
-    for answer in ("nothing yet", "the nurses never get protected time for the audits"):
+    for answer, question in (("nothing yet", "What is getting in the way?"),
+                             ("the nurses never get protected time for the audits", "Anything else getting in the way?")):
         box.fill(answer)
         box.press("Enter")
         expect(log.locator(".message.user").last).to_contain_text(answer)
+        expect(log.locator(".message.bot").last).to_contain_text(question)
     phone.get_by_role("button", name="No, that's all").click()
+    expect(log).to_contain_text("Is this the right order?")
     phone.get_by_role("button", name="Yes, make my plan").click()
     expect(log.locator(".markdown h1", has_text="Your action plan")).to_be_visible()
     phone.screenshot(path=SCREENSHOTS / "webchat-4-action-plan.png", full_page=True)

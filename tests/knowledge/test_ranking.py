@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from knowledge.ranking import (
+    MIN_REPORTS,
     QUOTE_FROM,
     SITUATION_FLOOR,
     SITUATION_WEIGHT,
     Candidate,
     RankingError,
+    Reports,
     Said,
     Situations,
     rank,
@@ -170,3 +174,43 @@ def test_without_what_was_said_or_without_situations_the_order_is_the_barrier_or
 def test_what_was_said_must_have_one_vector_per_sentence():
     with pytest.raises(RankingError):
         Said(("one", "two"), np.vstack([RETIRING]))
+
+
+# --- reported outcomes ------------------------------------------------------------------------
+
+
+def reported(c: Candidate, **by_barrier: tuple[int, int]) -> Candidate:
+    return replace(c, reports={b: Reports(tried, helped) for b, (tried, helped) in by_barrier.items()})
+
+
+def test_reports_count_only_past_the_minimum_and_in_the_documented_direction():
+    weights = {"time_pressure": 0.8}
+    a, b = candidate("a", {"time_pressure": "primary"}), candidate("b", {"time_pressure": "primary"})
+    assert order(rank([a, b], weights)) == ["a", "b"]  # a tie, broken by id
+    few = MIN_REPORTS - 1
+    assert order(rank([reported(a, time_pressure=(few, 0)), reported(b, time_pressure=(few, few))], weights)) == \
+        ["a", "b"]  # below the minimum nothing moves, however one-sided
+    scored = rank([reported(a, time_pressure=(MIN_REPORTS, 0)), reported(b, time_pressure=(MIN_REPORTS, 5))], weights)
+    assert order(scored) == ["b", "a"]  # people said b helped and a did not
+    # (helped + 10 x expected) / (tried + 10) - expected, times the barrier's weight
+    assert scored[0].outcomes == pytest.approx(0.8 * ((5 + 6) / 15 - 0.6), abs=1e-6)
+    assert scored[1].outcomes == pytest.approx(0.8 * ((0 + 6) / 15 - 0.6), abs=1e-6)
+    as_expected = rank([reported(a, time_pressure=(10, 6))], weights)[0]
+    assert as_expected.outcomes == pytest.approx(0.0, abs=1e-6)  # helped as often as its evidence suggests
+
+
+def test_a_handful_of_reports_cannot_overturn_the_curated_evidence_but_many_can():
+    weights = {"time_pressure": 0.9}
+    curated = candidate("curated", {"time_pressure": "primary"}, evidence="trial")
+    weaker = candidate("weaker", {"time_pressure": "secondary"}, evidence="expert_opinion")
+    handful = rank([reported(curated, time_pressure=(MIN_REPORTS, 0)), reported(weaker, time_pressure=(MIN_REPORTS, 5))],
+                   weights)
+    assert order(handful) == ["curated", "weaker"]
+    many = rank([reported(curated, time_pressure=(60, 3)), reported(weaker, time_pressure=(60, 57))], weights)
+    assert order(many) == ["weaker", "curated"]
+
+
+def test_reports_for_a_barrier_the_user_does_not_have_change_nothing():
+    weights = {"time_pressure": 1.0}
+    a = reported(candidate("a", {"time_pressure": "primary", "resources": "primary"}), resources=(40, 0))
+    assert rank([a], weights)[0].outcomes == 0.0

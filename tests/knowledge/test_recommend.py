@@ -117,3 +117,18 @@ def test_one_barrier_is_looked_up_by_id_and_an_unknown_id_is_refused(store):
     assert [b.id for b in store.barriers(["team_working", "time_pressure"])] == ["time_pressure", "team_working"]
     with pytest.raises(StoreError, match="no barrier has id 'sadness'"):
         store.get_barrier("sadness")
+
+
+def test_reported_outcomes_reorder_close_strategies_and_are_shown_past_the_minimum(store):
+    from knowledge.ranking import MIN_REPORTS, Reports
+
+    first, second = store.recommend({"time_pressure": 0.9}, limit=2)
+    reports = {(first.strategy_id, "time_pressure"): Reports(40, 4),
+               (second.strategy_id, "time_pressure"): Reports(40, 38)}
+    moved = [r.strategy_id for r in store.recommend({"time_pressure": 0.9}, limit=None, reports=reports)]
+    assert moved[0] == second.strategy_id and moved.index(first.strategy_id) > 1
+    assert store.recommend({"time_pressure": 0.9}, limit=1, reports=reports)[0].reported == "38 of 40 teams who tried this for finding the time said it helped"
+    few = {(first.strategy_id, "time_pressure"): Reports(MIN_REPORTS - 1, 0)}
+    unmoved = store.recommend({"time_pressure": 0.9}, limit=2, reports=few)
+    assert [r.strategy_id for r in unmoved] == [first.strategy_id, second.strategy_id]
+    assert unmoved[0].reported is None
