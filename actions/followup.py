@@ -8,6 +8,7 @@ actions read the person's answers and word the replies.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -28,7 +29,7 @@ SNOOZE_DAYS = 3
 NUMBER_WORDS = {"first": 1, "one": 1, "1st": 1, "second": 2, "two": 2, "2nd": 2, "third": 3, "three": 3, "3rd": 3,
                 "fourth": 4, "four": 4, "4th": 4, "fifth": 5, "five": 5, "5th": 5, "sixth": 6, "six": 6, "6th": 6,
                 "seventh": 7, "seven": 7, "eighth": 8, "eight": 8, "ninth": 9, "nine": 9}
-WHEN_BUTTONS = ("In 2 weeks", "Next Friday", "In a month")
+WHEN_BUTTONS = ("In 2 weeks", "Next Friday", "In a month")  # each is also a phrase read_when reads
 PROGRESS_WORDS = (("not_started", r"\b(not (?:yet )?started|haven'?t (?:started|begun|tried)|didn'?t (?:start|get to|try)"
                                   r"|not yet|no time|never got|not done)\b"),
                   ("partly", r"\b(partly|partially|part|half|some of it|sort of|started|in progress|a bit|bits)\b"),
@@ -67,7 +68,8 @@ def chosen_numbers(text: str, count: int) -> list[int]:
 
 class ActionCommitStrategies(CoachAction):
     """"I'll try 1 and 3" (or a button): which of the strategies just offered the person will try
-    (``commit_options``), then when to check in. Sets ``committed`` and ``awaiting``."""
+    (``commit_options``). Sets ``committed``; with a day in the same message the check-in is kept
+    at once, else ``awaiting`` is ``checkin_when`` and ``checkin_day_form`` asks when."""
 
     def name(self) -> str:
         return "action_commit_strategies"
@@ -103,15 +105,12 @@ class ActionCommitStrategies(CoachAction):
         if when is not None:  # "I'll try 2, ask me next Friday": both in one message
             return events + schedule(self, dispatcher, tracker, chosen, when)
         titles = render.join_words([f"**{o['title']}**" for o in chosen])
-        dispatcher.utter_message(
-            text=f"Good choice: {titles}. When shall I check in on how it went? Two weeks is usual; "
-                 "you can also name a day.",
-            buttons=[render.button(label, "schedule_checkin", when=label.lower()) for label in WHEN_BUTTONS])
-        return events + [SlotSet(s.AWAITING, s.CHECKIN_WHEN)]
+        dispatcher.utter_message(text=f"Good choice: {titles}.")
+        return events + [SlotSet(s.CHECKIN_DAY, None), SlotSet(s.AWAITING, s.CHECKIN_WHEN)]  # checkin_day_form asks
 
 
 def schedule(action: CoachAction, dispatcher: CollectingDispatcher, tracker: Tracker, chosen: list[dict],
-             when) -> list[EventType]:
+             when: datetime) -> list[EventType]:
     """Keep the commitments and the check-in, add them to the plan, and say when it will come."""
     channel, reply_to = reply_address(tracker)
     try:
@@ -134,8 +133,61 @@ def schedule(action: CoachAction, dispatcher: CollectingDispatcher, tracker: Tra
     return [SlotSet(s.AWAITING, s.NOTHING), SlotSet(s.COMMITTED, None)]
 
 
+LEAVE_IT_TO_ME = re.compile(r"\b(you choose|up to you|whenever|don'?t mind|default|any ?time|you decide|"
+                           r"whatever you think|you pick|usual)\b", re.I)
+
+
+def read_day(text: str, now: datetime) -> datetime | None:
+    """The check-in's day from an answer to "when shall I check in?": a day it names, two weeks
+    if they leave it to me, else None. ``WhenError`` for a day it will not use."""
+    when = read_when(text, now)
+    if when is None and LEAVE_IT_TO_ME.search(text):
+        return default_when(now)
+    return when
+
+
+class ActionAskCheckinDay(CoachAction):
+    """``checkin_day_form``'s question: when to check in, with the usual choices as buttons."""
+
+    def name(self) -> str:
+        return "action_ask_checkin_day"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        many = len(slot_list(tracker, s.COMMITTED)) > 1
+        dispatcher.utter_message(text=f"When shall I check in on how {'they' if many else 'it'} went? Two weeks is "
+                                      "usual; you can also name a day.", buttons=_when_buttons())
+        return []
+
+
+class ValidateCheckinDayForm(FormValidationAction):
+    """Whatever the person answers to "when?" is read for a day (a button, "next Friday", "you
+    choose"); anything else is asked again, saying why."""
+
+    def __init__(self, followups: FollowUps | None = None):
+        self.followups = followups or FollowUps()
+
+    def name(self) -> str:
+        return "validate_checkin_day_form"
+
+    def validate_checkin_day(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: dict) -> dict[str, Any]:
+        if value is None:
+            return {s.CHECKIN_DAY: None}
+        try:
+            when = read_day(str(value), self.followups.clock())
+        except WhenError as error:
+            dispatcher.utter_message(text=str(error))
+            return {s.CHECKIN_DAY: None}
+        if when is None:
+            dispatcher.utter_message(text="I didn't catch the day. Try \"in two weeks\", \"next Friday\" or "
+                                          "\"18 December\".")
+            return {s.CHECKIN_DAY: None}
+        return {s.CHECKIN_DAY: when.isoformat()}
+
+
 class ActionScheduleCheckin(CoachAction):
-    """The day to check in ("next Friday", "in a month", a button; two weeks if they leave it to me)."""
+    """Keep the check-in on the day ``checkin_day_form`` read (or, outside it, the day this message
+    names: "ask me next Friday")."""
 
     def name(self) -> str:
         return "action_schedule_checkin"
@@ -144,22 +196,19 @@ class ActionScheduleCheckin(CoachAction):
         chosen = [o for o in slot_list(tracker, s.COMMITTED) if isinstance(o, dict) and o.get("id")]
         if not chosen:
             dispatcher.utter_message(text="Tell me first which strategies you'll try, and then when to check in.")
-            return [SlotSet(s.AWAITING, s.NOTHING)]
-        text = " ".join(entity_values(tracker, "when")) or tracker.latest_message.get("text") or ""
-        now = self.followups.clock()
+            return [SlotSet(s.AWAITING, s.NOTHING), SlotSet(s.CHECKIN_DAY, None)]
+        day = tracker.get_slot(s.CHECKIN_DAY)
         try:
-            when = read_when(text, now)
-        except WhenError as error:
-            dispatcher.utter_message(text=f"{error} For example \"in two weeks\" or \"next Friday\".",
-                                     buttons=_when_buttons())
-            return [SlotSet(s.AWAITING, s.CHECKIN_WHEN)]
-        if when is None and re.search(r"\b(you choose|up to you|whenever|don'?t mind|default|any ?time)\b", text, re.I):
-            when = default_when(now)
+            when = datetime.fromisoformat(day) if isinstance(day, str) else read_day(
+                " ".join(entity_values(tracker, "when")) or tracker.latest_message.get("text") or "",
+                self.followups.clock())
+        except (ValueError, WhenError):
+            when = None
         if when is None:
             dispatcher.utter_message(text="I didn't catch the day. Try \"in two weeks\", \"next Friday\" or "
                                           "\"18 December\".", buttons=_when_buttons())
-            return [SlotSet(s.AWAITING, s.CHECKIN_WHEN)]
-        return schedule(self, dispatcher, tracker, chosen, when)
+            return [SlotSet(s.AWAITING, s.NOTHING)]
+        return schedule(self, dispatcher, tracker, chosen, when) + [SlotSet(s.CHECKIN_DAY, None)]
 
 
 def _when_buttons() -> list[dict]:
@@ -360,20 +409,24 @@ class ActionCheckinFinish(CoachAction):
 
 
 class ActionStopCheckins(CoachAction):
-    """"Stop reminding me": cancel every check-in of this conversation."""
+    """"Stop reminding me": cancel every check-in of this conversation (or, while the day is being
+    chosen, the one about to be made)."""
 
     def name(self) -> str:
         return "action_stop_checkins"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         cancelled = self.followups.cancel(tracker.sender_id)
-        if cancelled:
+        if slot_list(tracker, s.COMMITTED) and not cancelled:  # stopped while choosing the day
+            dispatcher.utter_message(text="OK: no check-in, then. Your plan is still here whenever you want it "
+                                          "(\"show my plan\").")
+        elif cancelled:
             dispatcher.utter_message(text="Done: I won't check in again. Your plan is still here whenever you want "
                                           "it (\"show my plan\").")
         else:
             dispatcher.utter_message(text="You have no check-ins coming up, so there's nothing to stop.")
-        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet(s.CHECKIN, None),
-                *clear_checkin_answers(), SlotSet(s.AWAITING, s.NOTHING)]
+        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet(s.CHECKIN, None), SlotSet(s.COMMITTED, None),
+                SlotSet(s.CHECKIN_DAY, None), *clear_checkin_answers(), SlotSet(s.AWAITING, s.NOTHING)]
 
 
 class ActionRemindLater(CoachAction):

@@ -11,7 +11,7 @@ session is still open:
 - "Start a new conversation" and "Delete my data" revoke it on the server, not only in the page.
 - a session whose person asked for a check-in stays open until ``KEPT_AFTER_CHECKIN`` after the
   check-in's day, so the check-in is waiting for them on this device (the reply that schedules
-  it says so); "Start a new conversation" still ends it at once.
+  it says so); "Start a new conversation" still ends it at once, and cancels its check-ins.
 
 Keys: ``QI_COACH_WEBCHAT_SECRET`` signs (else one made once, kept in ``var/webchat-secret`` with
 mode 600); ``QI_COACH_WEBCHAT_PREVIOUS_SECRETS`` (comma-separated) are still accepted, and a
@@ -233,10 +233,14 @@ class WebChatSessions(TablesOnFirstUse):
                 Checkin.due_at > now - KEPT_AFTER_CHECKIN).limit(1)).first() is not None
 
     def revoke(self, session_id: str) -> None:
+        """End a session; its check-ins are cancelled too, since nobody can open it to answer them."""
+        from qi_coach.followup import FollowUps
+
         with self.engine.begin() as conn:
             conn.execute(update(WebChatSession).where(WebChatSession.session_id == session_id,
                                                       WebChatSession.revoked_at.is_(None))
                          .values(revoked_at=self.clock()))
+        FollowUps(self.engine).cancel(session_id)
 
     def purge(self, before: datetime) -> int:
         """Forget sessions begun before ``before`` (they expired long ago); how many."""

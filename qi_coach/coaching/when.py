@@ -31,7 +31,7 @@ UNIT_DAYS = {"day": 1, "week": 7, "fortnight": 14}
 
 _AMOUNT = r"(\d{1,3}|a couple of|couple of|a few|few|an?|one|two|three|four|five|six|seven|eight|nine|ten)"
 _IN = re.compile(rf"\b(?:in|after|within)\s+(?:about\s+|around\s+)?{_AMOUNT}\s+(day|week|fortnight|month)s?\b")
-_BARE = re.compile(rf"^(?:about\s+)?{_AMOUNT}\s+(day|week|fortnight|month)s?(?:\s+time)?$")
+_BARE = re.compile(rf"\b{_AMOUNT}\s+(day|week|fortnight|month)s?\b")  # "two weeks is fine", "give it a month"
 _WEEKDAY = re.compile(r"\b(?:(next|this|on|coming)\s+)?(" + "|".join(sorted(WEEKDAYS, key=len, reverse=True))
                       + r")\b")
 _DAY_MONTH = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(" + "|".join(sorted(MONTHS, key=len, reverse=True))
@@ -64,7 +64,7 @@ def without_days(text: str) -> str:
     """``text`` with every phrase naming a day taken out ("I'll try 1, ask me in 2 weeks" ->
     "I'll try 1, ask me"), so its other numbers can be read on their own."""
     phrase = text.lower()
-    for pattern in (_IN, _DAY_MONTH, _MONTH_DAY, _NUMERIC):
+    for pattern in (_IN, _BARE, _DAY_MONTH, _MONTH_DAY, _NUMERIC):
         phrase = pattern.sub(" ", phrase)
     return " ".join(phrase.split())
 
@@ -95,7 +95,7 @@ def _read_day(phrase: str, today: date) -> date | None:
         return _add_months(today, 1)
     if re.search(r"\bnext week\b", phrase):
         return today + timedelta(days=7)
-    amount = _IN.search(phrase) or _BARE.match(phrase)
+    amount = _IN.search(phrase) or _BARE.search(phrase)
     if amount:
         count = int(amount.group(1)) if amount.group(1).isdigit() else NUMBERS[amount.group(1)]
         unit = amount.group(2)

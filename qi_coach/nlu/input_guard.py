@@ -6,11 +6,15 @@ half of a short correction ("more the IT than the consultants": see ``correction
 ``input_quality`` in the parse result.
 ``InputGuard`` runs last: when there was nothing it could read (empty, emoji only, not
 English) it sets the intent to ``unreadable_input`` and clears barriers, so the dialogue
-answers with a helpful message instead of guessing.
+answers with a helpful message instead of guessing. And a message read as ``cancel`` that tells
+of something cancelled, in which the barrier classifier heard a barrier ("the meeting kept
+getting cancelled"), is a description, not a request to stop: the words for the two share a
+lemma, and stopping a triage or a check-in on a description would lose the person's answers.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -27,6 +31,8 @@ from qi_coach.readings import BARRIER_ASSESSMENT, BARRIER_CANDIDATES, BARRIERS, 
 from qi_coach.redaction import without_placeholders
 
 UNREADABLE_INTENT = "unreadable_input"
+DESCRIPTION_INTENT = "describe_problem"
+CANCELLATION = re.compile(r"\b(?:cancell?ed|cancell?ing|called off)\b", re.IGNORECASE)
 UNREADABLE = {text_checks.EMPTY, text_checks.NO_WORDS, text_checks.NOT_ENGLISH}
 #: What the featurizers see instead of nothing: Rasa's LogisticRegressionClassifier fails on a
 #: message with no features at all (an empty or emoji-only text). InputGuard overrides the
@@ -72,6 +78,13 @@ class InputGuard(_Stateless):
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
+            if _tells_of_a_cancellation(message):
+                heard = max(float(b.get("confidence") or 0.0) for b in message.get(BARRIERS))
+                described = {"name": DESCRIPTION_INTENT, "confidence": heard}
+                message.set(INTENT, described, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [described, *[r for r in message.get(INTENT_RANKING_KEY) or []
+                                                              if r.get("name") != DESCRIPTION_INTENT]],
+                            add_to_output=True)
             if message.get(INPUT_QUALITY) in UNREADABLE:
                 message.set(INTENT, {"name": UNREADABLE_INTENT, "confidence": 1.0}, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [{"name": UNREADABLE_INTENT, "confidence": 1.0}],
@@ -80,3 +93,9 @@ class InputGuard(_Stateless):
                 message.set(BARRIER_CANDIDATES, [], add_to_output=True)
                 message.set(BARRIER_ASSESSMENT, Assessment.NONE.value, add_to_output=True)
         return messages
+
+
+def _tells_of_a_cancellation(message: Message) -> bool:
+    """Read as ``cancel``, but telling of something cancelled, with a barrier heard in it."""
+    return ((message.get(INTENT) or {}).get("name") == "cancel" and bool(message.get(BARRIERS))
+            and bool(CANCELLATION.search(message.get(TEXT) or "")))

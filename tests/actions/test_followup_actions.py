@@ -19,6 +19,7 @@ from actions.followup import (
     ActionRemindLater,
     ActionScheduleCheckin,
     ActionStopCheckins,
+    ValidateCheckinDayForm,
     ValidateCheckinForm,
     chosen_numbers,
     read_helped,
@@ -60,9 +61,11 @@ def test_choosing_then_the_day_schedules_the_check_in_and_adds_it_to_the_plan(st
     commit = run_action(action(ActionCommitStrategies, store, records, followups), text="I'll try 1 and 3",
                         intent="commit_strategies", slots={s.COMMIT_OPTIONS: OPTIONS}, sender=sender)
     assert [o["id"] for o in commit.slot(s.COMMITTED)] == ["protected_time", "give_time_back"]
-    assert commit.slot(s.AWAITING) == s.CHECKIN_WHEN and "When shall I check in" in commit.text
-    when = run_action(action(ActionScheduleCheckin, store, records, followups), text="next Friday",
-                      intent="schedule_checkin", slots={s.COMMITTED: commit.slot(s.COMMITTED)}, sender=sender)
+    assert commit.slot(s.AWAITING) == s.CHECKIN_WHEN and "Good choice" in commit.text  # the day form asks next
+    day, _ = validate_day("how about next Friday", followups)
+    assert day == {s.CHECKIN_DAY: "2026-12-18T09:00:00+00:00"}
+    when = run_action(action(ActionScheduleCheckin, store, records, followups), text="how about next Friday",
+                      slots={s.COMMITTED: commit.slot(s.COMMITTED), **day}, sender=sender)
     assert "Friday 18 December" in when.text and when.slot(s.AWAITING) == s.NOTHING
     [checkin] = followups.of_conversation(sender)
     assert checkin.state == SCHEDULED and checkin.due_at.date().isoformat() == "2026-12-18"
@@ -84,11 +87,21 @@ def test_nothing_named_asks_which_and_a_day_in_the_same_breath_schedules_at_once
     assert [c.strategy_id for c in followups.of_conversation(sender)[0].commitments] == ["piggyback_existing_meetings"]
 
 
-def test_a_day_it_cannot_use_is_asked_again_with_the_reason(store, records, followups, sender):
-    again = run_action(action(ActionScheduleCheckin, store, records, followups), text="in six months",
-                       intent="schedule_checkin", slots={s.COMMITTED: OPTIONS[:1]}, sender=sender)
-    assert again.slot(s.AWAITING) == s.CHECKIN_WHEN and "eight weeks" in again.text
-    assert followups.of_conversation(sender) == []
+def validate_day(text: str, followups: FollowUps) -> tuple[dict, str]:
+    tracker = Tracker("v", {"requested_slot": "checkin_day"}, {"text": text, "intent": {}, "entities": []}, [], False,
+                      None, {"name": "checkin_day_form"}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    result = ValidateCheckinDayForm(followups).validate_checkin_day(text, dispatcher, tracker, {})
+    return result, " ".join(m.get("text") or "" for m in dispatcher.messages)
+
+
+@pytest.mark.parametrize("text, day, says", [
+    ("in six months", None, "eight weeks"), ("banana", None, "didn't catch the day"),
+    ("you choose", "2026-12-21T09:00:00+00:00", ""), ("in a month", "2027-01-07T09:00:00+00:00", ""),
+])
+def test_the_day_question_reads_any_answer_and_asks_again_saying_why(followups, text, day, says):
+    result, said = validate_day(text, followups)
+    assert result == {s.CHECKIN_DAY: day} and says in said
 
 
 def validate(slot: str, value: Any, *, slots: dict, parse: dict | None = None, followups: FollowUps) -> dict:

@@ -128,3 +128,21 @@ def test_previous_keys_come_from_the_environment_and_are_checked_too(monkeypatch
     monkeypatch.setenv("QI_COACH_WEBCHAT_PREVIOUS_SECRETS", "tooshort")
     with pytest.raises(SecretError):
         load_keys(tmp_path / "unused")
+
+
+def test_a_session_with_a_check_in_to_come_stays_open_until_a_week_after_it(engine):
+    from qi_coach.followup import CANCELLED, Chosen, FollowUps
+
+    clock = Clock()
+    store = sessions(engine, clock)
+    session_id, token = store.start()
+    _, other_token = store.start()
+    followups = FollowUps(engine, clock=clock)
+    checkin = followups.schedule(session_id, "webchat", {}, clock() + timedelta(days=14), [Chosen("a", "A")])
+    clock.advance(days=20)  # well past the 12 hours idle and the 7 days
+    assert store.check(token).open and store.check(other_token).check is Check.EXPIRED
+    clock.advance(days=1, seconds=1)  # a week after the check-in's day
+    assert store.check(token).check is Check.EXPIRED
+    clock.advance(days=-10)
+    store.revoke(session_id)  # "Start a new conversation": nobody could answer it any more
+    assert store.check(token).check is Check.REVOKED and followups.get(checkin.id).state == CANCELLED

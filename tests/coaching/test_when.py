@@ -17,8 +17,9 @@ NOW = datetime(2026, 12, 7, 10, 30, tzinfo=timezone.utc)
     ("in two weeks please", "2026-12-21"),
     ("two weeks", "2026-12-21"),
     ("in a month", "2027-01-07"),
-    ("give it a month", None),  # no "in": not a day this reader claims to know
-    ("a month from now", None),
+    ("give it a month", "2027-01-07"),
+    ("a month from now", "2027-01-07"),
+    ("yes two weeks is fine", "2026-12-21"),
     ("in a fortnight", "2026-12-21"),
     ("next week", "2026-12-14"),
     ("next month", "2027-01-07"),

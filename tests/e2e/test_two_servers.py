@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 
 import aiohttp
 import pytest
@@ -25,6 +27,7 @@ from knowledge.db import create_engine_for
 from qi_coach import serve
 from qi_coach.classify import DEFAULT_MODEL
 from qi_coach.cluster import Cluster, Layout, cluster_environment
+from qi_coach.followup import SENT, Chosen, FollowUps
 from tests.e2e.conftest import SCREENSHOTS, describe_on_the_page, free_port, payloads, texts
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -232,3 +235,24 @@ def test_the_page_in_a_browser_carries_on_after_its_server_stops(cluster, browse
     moved_to = next(c["value"] for c in context.cookies() if c["name"] == "QI_COACH_SERVER")
     context.close()
     assert moved_to != pinned and not errors
+
+
+def test_every_servers_scheduler_runs_and_a_due_check_in_is_sent_once(cluster):
+    """``make cluster`` starts one check-in loop per server, all on the shared database: a check-in
+    that falls due is claimed by one of them and reaches the conversation once."""
+    assert len(cluster.schedulers) == 3 and not [name for name in cluster.stopped() if name.startswith("checkins")]
+    sender = f"cluster-checkin-{uuid.uuid4().hex[:8]}"
+    followups = FollowUps(create_engine_for(cluster.env["DATABASE_URL"]))
+    checkin = followups.schedule(sender, "rest", {}, datetime.now(timezone.utc) - timedelta(minutes=1),
+                                 [Chosen("protected_time_for_qi", "Negotiate protected time", "time_pressure")])
+    deadline = time.monotonic() + 120  # the loops run every 30 s
+    while followups.get(checkin.id).state != SENT and time.monotonic() < deadline:
+        time.sleep(1)
+    assert followups.get(checkin.id).state == SENT
+    triggers = [data for kind, data in stored(cluster, sender)
+                if kind == "user" and data.get("text") == "EXTERNAL: EXTERNAL_checkin_due"]
+    assert len(triggers) == 1
+    balancer = f"http://127.0.0.1:{cluster.layout.balancer_port}"
+    with urllib.request.urlopen(f"{balancer}/webhooks/rest/waiting?sender={sender}", timeout=30) as reply:
+        waiting = json.loads(reply.read())
+    assert "Hello again" in texts(waiting) and "How did **Negotiate protected time** go?" in texts(waiting)
