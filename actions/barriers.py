@@ -79,7 +79,7 @@ class ActionConfirmBarriers(CoachAction):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         proposed = readings.read_all(tracker.get_slot(s.BARRIERS_PROPOSED))
-        self.records.confirm_barriers(tracker.sender_id, proposed)
+        self.records.confirm_barriers(tracker.sender_id, proposed, slot_list(tracker, s.LEVELS))
         return [SlotSet(s.BARRIERS_CONFIRMED, readings.as_dicts(proposed)), SlotSet(s.SHOWN_STRATEGIES, [])]
 
 
@@ -117,6 +117,6 @@ class ActionChooseBarrier(CoachAction):
             return []
         adding = tracker.get_slot(s.AWAITING) == s.BARRIER_ADDITION
         previous = readings.read_all(tracker.get_slot(s.BARRIERS_CONFIRMED)) if adding else []
-        self.records.confirm_barriers(tracker.sender_id, picked)
+        self.records.confirm_barriers(tracker.sender_id, picked, slot_list(tracker, s.LEVELS))
         return [SlotSet(s.BARRIERS_CONFIRMED, readings.as_dicts(readings.merged(previous, picked))),
                 SlotSet(s.SHOWN_STRATEGIES, [])]

@@ -394,7 +394,9 @@ class ActionCheckinFinish(CoachAction):
         self.followups.mark_answered(checkin.id)
         plans.save_with_checkin(self.records, tracker.sender_id, checkin, self.followups.clock())
         dispatcher.utter_message(text="Thank you: I've added how it went to your plan (say \"show my plan\"; on the "
-                                      "web page you can download it again).")
+                                      "web page you can download it again). If you have been measuring, send me the "
+                                      "numbers and I'll draw a run chart to show whether anything has changed.",
+                                 buttons=[render.draw_chart_button("Draw a run chart of my measure")])
         heard = sorted(readings.read_all(state.get("heard")), key=lambda r: -(r.confidence or 0))
         if heard:
             names = [self.store.get_barrier(r.id).in_short for r in heard[:2]]

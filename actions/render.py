@@ -66,6 +66,16 @@ def strategy_card(index: int, rec: Recommendation, quote: bool = True) -> str:
     )
 
 
+#: The QI tool the coach can draw from the person's own numbers (``actions/runcharts.py``).
+RUN_CHART_TOOL = "run_chart"
+
+
+def draw_chart_button(title: str = "Draw my run chart") -> dict:
+    """Offered wherever a run chart is part of the advice: after a strategy or tool that uses
+    one, and at a check-in."""
+    return button(title, "run_chart")
+
+
 def commit_option(rec: Recommendation) -> dict:
     """What the person can choose to try (``commit_options``): the strategy, and the barrier it
     was suggested for (the one it serves most)."""

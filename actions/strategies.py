@@ -62,14 +62,18 @@ class ActionSuggestStrategies(CoachAction):
         if first.tools:
             buttons.append(render.button(f"How to use: {first.tools[0].name}", "ask_tool",
                                          qi_tool=first.tools[0].id))
+        if any(t.id == render.RUN_CHART_TOOL for r in recs for t in r.tools):
+            buttons.append(render.draw_chart_button())
         buttons += [render.button("I'll try some of these", "commit_strategies"),
                     render.button("Other options", "ask_more"), render.button("Another barrier", "add_barrier")]
         dispatcher.utter_message(text="What would help next?", buttons=buttons)
         dispatcher.utter_message(text="Was this useful?", buttons=[
             render.button("Yes, useful", "feedback_useful"), render.button("Not really", "feedback_not_useful")])
         ids = [r.strategy_id for r in recs]
+        options = [render.commit_option(r) for r in recs]
+        self.records.record_suggestions(tracker.sender_id, [(o["id"], o["barrier"]) for o in options])
         return [SlotSet(s.SHOWN_STRATEGIES, shown + ids), SlotSet(s.LAST_STRATEGIES, ids),
-                SlotSet(s.COMMIT_OPTIONS, [render.commit_option(r) for r in recs]), SlotSet(s.AWAITING, s.FEEDBACK)]
+                SlotSet(s.COMMIT_OPTIONS, options), SlotSet(s.AWAITING, s.FEEDBACK)]
 
 
 ORDINALS = {"first": 0, "1": 0, "one": 0, "top": 0, "1st": 0, "second": 1, "2": 1, "two": 1, "2nd": 1,
@@ -109,6 +113,8 @@ class ActionExplainStrategy(CoachAction):
                                           "suggestions, or ask me about your barrier again.")
             return []
         buttons = [render.button(f"How to use: {t.name}", "ask_tool", qi_tool=t.id) for t in info.tools[:2]]
+        if any(t.id == render.RUN_CHART_TOOL for t in info.tools):
+            buttons.append(render.draw_chart_button())
         dispatcher.utter_message(text=render.strategy_details(info), buttons=buttons)
         resume(dispatcher, tracker, self.store)
         return []

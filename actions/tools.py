@@ -42,6 +42,8 @@ class ActionExplainTool(CoachAction):
             dispatcher.utter_message(text=f"I don't have that tool in my library. I can explain tools such as "
                                           f"{SOME_TOOLS}: just ask \"what is a driver diagram?\"")
         else:
-            dispatcher.utter_message(text=render.tool_card(tool))
+            drawable = tool.id == render.RUN_CHART_TOOL and not tracker.active_loop_name
+            dispatcher.utter_message(text=render.tool_card(tool),
+                                     buttons=[render.draw_chart_button("Draw one from my numbers")] if drawable else [])
         resume(dispatcher, tracker, self.store)
         return []

@@ -313,7 +313,7 @@ class ActionMakePlan(CoachAction):
         markdown = plan_markdown(plan)
         self.records.save_plan(tracker.sender_id, plan, markdown)
         top: list[BarrierReading] = priorities[:MAX_BARRIERS]
-        self.records.confirm_barriers(tracker.sender_id, top)  # the user confirmed these; kept for insights
+        self.records.confirm_barriers(tracker.sender_id, top, _levels(tracker))  # the user confirmed these
         dispatcher.utter_message(text=markdown)
         dispatcher.utter_message(text="I've kept this plan: say \"show my plan\" any time to see it again"
                                       " (on the web page you can also download it). Tell me which strategies you'll "
@@ -322,6 +322,7 @@ class ActionMakePlan(CoachAction):
                                           render.button("Show my plan", "show_plan")])
         options = [{"id": item["id"], "title": item["title"], "barrier": section["barrier"]}
                    for section in plan["barriers"] for item in section["strategies"]]
+        self.records.record_suggestions(tracker.sender_id, [(o["id"], o["barrier"]) for o in options])
         return [SlotSet(s.AWAITING, s.NOTHING), SlotSet(s.BARRIERS_CONFIRMED, readings.as_dicts(top)),
                 SlotSet(s.COMMIT_OPTIONS, options)]
 

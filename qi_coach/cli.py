@@ -11,6 +11,7 @@
     qi-coach serve                 start the servers and chat in the terminal
     qi-coach checkins run          send check-ins as they fall due (serve and cluster start it)
     qi-coach checkins list         the check-ins to come, and what became of past ones
+    qi-coach insights --out DIR    a QI lead's barrier insights as a folder (page, plots, CSVs)
 
 Exit status: 0 done, 1 the content or database said no, 2 the command line was wrong.
 """
@@ -225,6 +226,24 @@ def cmd_checkins_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_insights(args: argparse.Namespace) -> int:
+    from qi_coach.insights import demo, figures, report
+
+    today = datetime.now(timezone.utc).date()
+    period = figures.Period.parse(args.start, args.end, today)  # a bad date: ValueError, exit 2
+    if args.demo:
+        engine = demo.demo_engine(today=today)
+    else:
+        engine = default_engine()
+        if not inspect(engine).has_table("confirmed_barriers"):
+            raise NotLoaded
+    shown = figures.compute(engine, period, synthetic=args.demo)
+    written = report.write_report(shown, Path(args.out), args.format)
+    print(report.summary(shown))
+    print(f"Wrote {len(written)} files to {args.out}; open {Path(args.out) / 'index.html'}")
+    return 0
+
+
 def _moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
@@ -335,6 +354,18 @@ def build_parser() -> argparse.ArgumentParser:
     listing = checkins_sub.add_parser("list", help="check-ins to come (--all: also past ones)")
     listing.add_argument("--all", action="store_true", help="also answered, cancelled and failed check-ins")
     listing.set_defaults(func=cmd_checkins_list)
+
+    insights = commands.add_parser(
+        "insights", help="recurring barriers and the strategies that helped, for a QI lead, as a report folder",
+        description="Writes index.html, one image per plot and one CSV per table (docs/insights.md). Counts "
+                    "of 1 to 4 conversations are hidden.")
+    insights.add_argument("--out", required=True, metavar="DIR", help="the folder to write (made if missing)")
+    insights.add_argument("--from", dest="start", metavar="YYYY-MM-DD",
+                          help="first day (default: the start of the twelve months up to --to)")
+    insights.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day, included (default: today)")
+    insights.add_argument("--demo", action="store_true", help="the synthetic demonstration data, not the database")
+    insights.add_argument("--format", choices=("png", "svg"), default="png", help="the plots' format (default png)")
+    insights.set_defaults(func=cmd_insights)
 
     purge = commands.add_parser(
         "purge", help="delete conversations, plans and feedback past the retention period (serve does it at start)")

@@ -25,6 +25,11 @@ KNOWN: tuple[tuple[type[Warning], str], ...] = (
     (DeprecationWarning, "'parseString' deprecated"),
     (DeprecationWarning, "'resetCache' deprecated"),
     (DeprecationWarning, "'originalTextFor' deprecated"),
+    (DeprecationWarning, "'enablePackrat' deprecated"),  # pyparsing, from matplotlib's mathtext (charts)
+    (DeprecationWarning, "'leaveWhitespace' deprecated"),
+    (DeprecationWarning, "'oneOf' deprecated"),
+    (DeprecationWarning, "'setName' deprecated"),
+    (DeprecationWarning, "'unquoteResults' argument is deprecated"),
     # Rasa's data check: the form asks its own questions, actions send responses, and some
     # intents come only from buttons.
     (UserWarning, "The utterance 'utter_ask_triage_"),

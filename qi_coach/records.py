@@ -1,5 +1,6 @@
-"""What users tell the assistant: confirmed barriers, feedback on strategies, action plans, the
-strategies they chose to try and the check-ins that follow them up.
+"""What users tell the assistant: confirmed barriers, the strategies suggested to them, feedback on
+strategies, action plans, the strategies they chose to try, the check-ins that follow them up,
+and the run charts drawn of their measures.
 
 These tables sit beside the curated content in the same database but are never touched by
 a content load, and refer to barriers and strategies by id without foreign keys: a strategy
@@ -11,6 +12,7 @@ SQLAlchemy 2.0 style that 1.4 (pinned by Rasa 3.6) runs: ``declarative_base`` an
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +25,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
+    LargeBinary,
     String,
     Text,
     delete,
@@ -30,6 +33,7 @@ from sqlalchemy import (
     inspect,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -58,7 +62,19 @@ class ConfirmedBarrier(_InConversation, Base):
     confidence = Column(Float)  # the classifier's (combined over the triage's answers), if it heard it
     corrected = Column(Boolean, nullable=False, default=False)  # the user named it themselves
     origin = Column(String(20))  # the reading's Origin (rows from before it was kept have none)
+    levels = Column(JSON)  # the organisational levels the person named by then (none said: [] or None)
     confirmed_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class StrategySuggestion(_InConversation, Base):
+    """A strategy shown to the person for a barrier (a suggestion or a plan): the denominator of
+    "suggested, chosen, reported as helping" in the insights (``qi_coach.insights``)."""
+
+    __tablename__ = "strategy_suggestions"
+    strategy_id = Column(String(60), nullable=False, index=True)
+    barrier_id = Column(String(60))
+    rank = Column(Integer, nullable=False)  # 1 = shown first
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
 
 
 class StrategyFeedback(_InConversation, Base):
@@ -114,23 +130,49 @@ class Commitment(_InConversation, Base):
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
+class RunChart(_InConversation, Base):
+    """A run chart drawn of the person's measure: the series as read (``qi_coach.runcharts``) and
+    the picture, fetched by its unguessable ``token`` (web chat image, Slack upload, Teams)."""
+
+    __tablename__ = "run_charts"
+    token = Column(String(64), nullable=False, unique=True)
+    measure = Column(JSON, nullable=False)
+    png = Column(LargeBinary)  # None until drawn (an uploaded CSV is read first, drawn next)
+    alt = Column(Text)  # the picture in words, for screen readers and text-only channels
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+#: Columns added after their table first shipped: (table, column, SQL type). Added on start-up.
+_ADDED_COLUMNS = (("confirmed_barriers", "origin", "VARCHAR(20)"),
+                  ("confirmed_barriers", "levels", "JSON"))
+
+
 def create_tables(engine: Engine) -> None:
     """Create the records' tables where missing, and add columns newer than a table
     (``qi-coach knowledge load`` does it before any server starts; a store used without that
     does it on first use). Nothing is ever dropped: these rows are people's history."""
     Base.metadata.create_all(engine)
-    if _has_origin(engine):
-        return
-    try:
-        with engine.begin() as conn:
-            conn.execute(text(f"ALTER TABLE {ConfirmedBarrier.__tablename__} ADD COLUMN origin VARCHAR(20)"))
-    except DBAPIError:
-        if not _has_origin(engine):  # not another server adding it at the same moment
-            raise
+    for table, column, sql_type in _ADDED_COLUMNS:
+        if _has_column(engine, table, column):
+            continue
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+        except DBAPIError:
+            if not _has_column(engine, table, column):  # not another server adding it at the same moment
+                raise
 
 
-def _has_origin(engine: Engine) -> bool:
-    return "origin" in {c["name"] for c in inspect(engine).get_columns(ConfirmedBarrier.__tablename__)}
+def _has_column(engine: Engine, table: str, column: str) -> bool:
+    return column in {c["name"] for c in inspect(engine).get_columns(table)}
+
+
+@dataclass(frozen=True)
+class KeptRunChart:
+    conversation_id: str
+    measure: dict[str, Any]
+    png: bytes | None
+    alt: str | None
 
 
 @dataclass(frozen=True)
@@ -147,13 +189,16 @@ class UserRecords(TablesOnFirstUse):
     def make_tables(self, engine: Engine) -> None:
         create_tables(engine)
 
-    def confirm_barriers(self, conversation_id: str, readings: Iterable[BarrierReading]) -> None:
+    def confirm_barriers(self, conversation_id: str, readings: Iterable[BarrierReading],
+                         levels: Iterable[str] = ()) -> None:
         """Record the barriers a user confirmed, as the readings that were ranked: the
-        confidence they had (None for a barrier the user named), and whether the user named it."""
+        confidence they had (None for a barrier the user named), whether the user named it, and
+        the organisational levels they had named by then (for the insights by level)."""
         _require_conversation(conversation_id)
+        named = sorted(set(levels))
         rows = [
             {"conversation_id": conversation_id, "barrier_id": r.id, "confidence": r.confidence,
-             "corrected": r.origin is Origin.USER, "origin": r.origin.value}
+             "corrected": r.origin is Origin.USER, "origin": r.origin.value, "levels": named}
             for r in readings
         ]
         if rows:
@@ -182,6 +227,15 @@ class UserRecords(TablesOnFirstUse):
         return [BarrierReading(row.barrier_id, row.confidence,
                                Origin(row.origin) if row.origin else (Origin.USER if row.corrected else Origin.CLASSIFIER))
                 for row in rows]
+
+    def record_suggestions(self, conversation_id: str, shown: Iterable[tuple[str, str | None]]) -> None:
+        """Record the strategies shown, in order, each with the barrier it was shown for."""
+        _require_conversation(conversation_id)
+        rows = [{"conversation_id": conversation_id, "strategy_id": strategy_id, "barrier_id": barrier_id,
+                 "rank": rank} for rank, (strategy_id, barrier_id) in enumerate(shown, 1)]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(StrategySuggestion), rows)
 
     def record_feedback(
         self, conversation_id: str, strategy_ids: Iterable[str], useful: bool, comment: str | None = None
@@ -228,6 +282,29 @@ class UserRecords(TablesOnFirstUse):
         return SavedPlan(row.conversation_id, row.plan, row.markdown, row.created_at)
 
 
+    def keep_run_chart(self, conversation_id: str, measure: dict[str, Any], png: bytes | None = None,
+                       alt: str | None = None) -> str:
+        """Keep a measure (and its chart, once drawn) under a new unguessable token, returned."""
+        _require_conversation(conversation_id)
+        token = secrets.token_urlsafe(24)
+        with self.engine.begin() as conn:
+            conn.execute(insert(RunChart).values(conversation_id=conversation_id, token=token, measure=measure,
+                                                 png=png, alt=alt))
+        return token
+
+    def set_run_chart_picture(self, token: str, png: bytes, alt: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(RunChart).where(RunChart.token == token).values(png=png, alt=alt))
+
+    def run_chart(self, token: str) -> KeptRunChart | None:
+        """The measure and chart kept under ``token``, or None (never kept, or deleted)."""
+        if not token or len(token) > 64:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(select(RunChart.conversation_id, RunChart.measure, RunChart.png, RunChart.alt)
+                               .where(RunChart.token == token)).first()
+        return None if row is None else KeptRunChart(row.conversation_id, row.measure, row.png, row.alt)
+
     def forget(self, conversation_id: str) -> int:
         """Delete everything recorded for one conversation (the person asked); how many rows."""
         return self._delete(lambda table: table.conversation_id == conversation_id)
@@ -241,7 +318,7 @@ class UserRecords(TablesOnFirstUse):
             return sum(conn.execute(delete(table).where(which(table))).rowcount for table in _TABLES)
 
 
-_TABLES = (ConfirmedBarrier, StrategyFeedback, ActionPlan, Checkin, Commitment)
+_TABLES = (ConfirmedBarrier, StrategySuggestion, StrategyFeedback, ActionPlan, Checkin, Commitment, RunChart)
 
 
 def _made_at(table: Any) -> Any:

@@ -28,7 +28,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from qi_coach.channels.formatting import to_plain
+from qi_coach.channels.charts import chart_in
+from qi_coach.channels.formatting import WEBCHAT_PATH, to_plain
 from qi_coach.paths import PROJECT_ROOT
 
 HOST = "127.0.0.1"
@@ -237,6 +238,10 @@ def show(replies: list[dict], buttons: list[dict]) -> None:
     for reply in replies:
         if reply.get("text"):
             print("\nqi-coach: " + to_plain(reply["text"]).replace("\n", "\n          "))
+        chart = chart_in(reply.get("custom"))
+        if chart:  # a terminal shows no pictures: the chart's words, and where to open it
+            print(f"\nqi-coach: [{chart.title}] {chart.alt}\n          Open it: "
+                  f"http://{HOST}:{RASA_PORT}{WEBCHAT_PATH}{chart.url}")
         for b in reply.get("buttons") or []:
             buttons.append(b)
             print(f"   {len(buttons)}. {b['title']}")

@@ -46,6 +46,7 @@
   function setEnabled(enabled) {
     input.disabled = !enabled;
     send.disabled = !enabled;
+    document.getElementById("upload").disabled = !enabled;
   }
 
   // To the bottom of the page, so the newest message sits just above the composer (which is
@@ -77,6 +78,7 @@
     who.className = "visually-hidden";
     who.textContent = "qi-coach said: ";
     item.appendChild(who);
+    if (message.chart) item.appendChild(chartFigure(message.chart));
     if (message.text) {
       var body = document.createElement("div");
       body.className = "markdown";
@@ -108,6 +110,22 @@
     log.appendChild(item);
     scrollToEnd();
     return item;
+  }
+
+  // A run chart: the picture (fetched by its random token, served from this origin) with its
+  // text alternative as alt text and, visible, under the picture.
+  function chartFigure(chart) {
+    var figure = document.createElement("figure");
+    figure.className = "chart";
+    var image = document.createElement("img");
+    image.src = chart.url;
+    image.alt = chart.alt || "A run chart";
+    image.addEventListener("load", scrollToEnd);
+    var caption = document.createElement("figcaption");
+    caption.textContent = chart.alt || "";
+    figure.appendChild(image);
+    figure.appendChild(caption);
+    return figure;
   }
 
   function disableOldButtons() {
@@ -278,6 +296,42 @@
       setStatus("Your plan was downloaded as qi-coach-action-plan.md.");
     }).catch(function () {
       setStatus("The plan could not be downloaded. Try again in a moment.");
+    });
+  });
+
+  // A measure as a CSV file: read and checked on the server (POST measure, with the session
+  // token), which keeps it for this conversation; then the chart is asked for in the chat.
+  var MAX_UPLOAD_BYTES = 60 * 1024;
+  var upload = document.getElementById("upload");
+  var chooser = document.getElementById("measure-file");
+  upload.addEventListener("click", function () {
+    if (token) chooser.click();
+  });
+  chooser.addEventListener("change", function () {
+    var file = chooser.files && chooser.files[0];
+    chooser.value = "";
+    if (!file || !token) return;
+    if (file.size > MAX_UPLOAD_BYTES) {
+      setStatus("That file is too big for a run chart (" + Math.round(file.size / 1024) + " KB). Up to 500 " +
+                "points fit: try weekly or monthly totals.");
+      return;
+    }
+    setStatus("Reading " + file.name + "…");
+    file.text().then(function (text) {
+      return fetch("measure", { method: "POST", headers: { "X-Session-Token": token, "Content-Type": "text/csv" },
+                                body: text });
+    }).then(function (reply) {
+      return reply.json().then(function (body) { return { ok: reply.ok, body: body }; });
+    }).then(function (answer) {
+      if (!answer.ok) {
+        setStatus(answer.body && answer.body.error ? answer.body.error : "That file could not be read.");
+        return;
+      }
+      setStatus(note);
+      say("/give_measure" + JSON.stringify({ run_chart: answer.body.token }),
+          "Uploaded " + file.name + " (" + answer.body.points + " values)");
+    }).catch(function () {
+      setStatus("The file could not be sent just now. Try again in a moment.");
     });
   });
 

@@ -43,6 +43,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from qi_coach.channels.charts import FILENAME, ChartReply, chart_in, picture
 from qi_coach.channels.dedupe import ProcessedEvents
 from qi_coach.channels.delivery import deliver
 from qi_coach.channels.formatting import public_base_url, slack_blocks, to_plain
@@ -106,7 +107,24 @@ class SlackOutput(OutputChannel):
         await self._post_message(text=image, blocks=[{"type": "image", "image_url": image, "alt_text": "image"}])
 
     async def send_custom_json(self, recipient_id: str, json_message: dict, **kwargs: Any) -> None:
+        chart = chart_in(json_message)
+        if chart:
+            await self._upload_chart(chart)
+            return
         await self._post_message(**{k: v for k, v in json_message.items() if k != "channel"})
+
+    async def _upload_chart(self, chart: ChartReply) -> None:
+        """A run chart as a file in this conversation (Slack's ``files.uploadV2``): Slack shows it
+        inline, and its ``alt_txt`` is what a screen reader says. Without the picture (deleted),
+        its text alternative is posted instead."""
+        found = await asyncio.to_thread(picture, chart.token)
+        if found is None:
+            await self._post(chart.alt)
+            return
+        png, alt = found
+        await deliver(lambda: self.client.files_upload_v2(
+            channel=self.channel, thread_ts=self.thread_ts, file=png, filename=FILENAME, title=chart.title,
+            alt_txt=alt[:1000]), "Slack")
 
 
 class SlackChannel(InputChannel):

@@ -30,6 +30,7 @@ Settings (environment): ``MICROSOFT_APP_ID`` and ``MICROSOFT_APP_PASSWORD`` turn
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import logging
@@ -49,9 +50,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from qi_coach.channels.charts import FILENAME, ChartReply, chart_in, picture
 from qi_coach.channels.dedupe import ProcessedEvents
 from qi_coach.channels.delivery import Permanent, deliver
-from qi_coach.channels.formatting import public_base_url, teams_hero_card, to_teams_markdown
+from qi_coach.channels.formatting import WEBCHAT_PATH, public_base_url, teams_hero_card, to_teams_markdown
 from qi_coach.channels.intake import IntakeBlueprint, Outcome, shared_intake
 
 logger = logging.getLogger(__name__)
@@ -233,7 +235,24 @@ class TeamsOutput(OutputChannel):
                                            "content": {"images": [{"url": image}]}}]})
 
     async def send_custom_json(self, recipient_id: str, json_message: dict, **kwargs: Any) -> None:
-        await self._send(json_message)
+        chart = chart_in(json_message)
+        await self._send(await _chart_attachment(chart) if chart else json_message)
+
+
+async def _chart_attachment(chart: ChartReply) -> dict:
+    """A run chart as an image attachment. With a public address the picture is fetched from the
+    web chat's chart URL; without one it travels inline, drawn small (a Teams message is limited
+    to about 28 KB). Its text alternative is the attachment's name and the message's text."""
+    base = public_base_url()
+    if base:
+        content_url = f"{base}{WEBCHAT_PATH}{chart.url}"
+    else:
+        found = await asyncio.to_thread(picture, chart.token, True)
+        if found is None:
+            return {"textFormat": "plain", "text": chart.alt}
+        content_url = "data:image/png;base64," + base64.b64encode(found[0]).decode("ascii")
+    return {"textFormat": "plain", "text": chart.alt, "attachments": [
+        {"contentType": "image/png", "contentUrl": content_url, "name": FILENAME}]}
 
 
 class TeamsChannel(InputChannel):

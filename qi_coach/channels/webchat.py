@@ -45,6 +45,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from sqlalchemy.exc import SQLAlchemyError
 
+from qi_coach.channels.charts import TOKEN, chart_in
 from qi_coach.channels.dedupe import ProcessedEvents
 from qi_coach.channels.formatting import public_base_url
 from qi_coach.channels.intake import Outcome, attach, forget_conversation, shared_intake
@@ -89,7 +90,8 @@ class WebChatOutput(OutputChannel):
         await self._emit(recipient_id, {"text": f"![]({image})"})
 
     async def send_custom_json(self, recipient_id: str, json_message: dict, **kwargs: Any) -> None:
-        await self._emit(recipient_id, {"custom": json_message})
+        chart = chart_in(json_message)
+        await self._emit(recipient_id, {"chart": chart.as_dict()} if chart else {"custom": json_message})
 
 
 def _buttons(buttons: list[dict] | None) -> list[dict]:
@@ -111,7 +113,10 @@ def history_messages(events: list[dict], limit: int = HISTORY_LIMIT) -> list[dic
                 shown.append({"from": "user", "text": text})
         elif event.get("event") == "bot":
             data = event.get("data") or {}
-            if event.get("text") or data.get("buttons"):
+            chart = chart_in(data.get("custom"))
+            if chart:
+                shown.append({"from": "bot", "chart": chart.as_dict()})
+            elif event.get("text") or data.get("buttons"):
                 shown.append({"from": "bot", "text": event.get("text") or "", "buttons": _buttons(data.get("buttons"))})
     return shown[-limit:]
 
@@ -199,11 +204,50 @@ class WebChatInput(InputChannel):
             await sio.emit("session_ended", {"reason": "deleted"}, room=session_id)  # the session's other tabs
             return response.json({"deleted": {"events": deleted.events, "records": deleted.records}})
 
+        @webchat.route("/charts/<name:str>", methods=["GET"])
+        async def chart(_: Request, name: str) -> HTTPResponse:
+            """A run chart's picture, by the random token in its name (an ``<img>`` sends no header)."""
+            from qi_coach.channels.charts import picture
+
+            token = name.removesuffix(".png")
+            found = await asyncio.to_thread(picture, token) if name.endswith(".png") and TOKEN.match(token) else None
+            if found is None:
+                return response.text("Not found", status=404, headers=_security_headers())
+            return response.raw(found[0], content_type="image/png",
+                                headers={**_security_headers(), "Cache-Control": "private, max-age=3600"})
+
+        @webchat.route("/measure", methods=["POST"])
+        async def measure(request: Request) -> HTTPResponse:
+            """A measure uploaded as a CSV file on the page: read and kept for the conversation, or
+            refused saying what is wrong with it. The page then asks for the chart
+            (``/give_measure{"run_chart": token}``), so the drawing happens in the conversation."""
+            session_id = await open_session(request)
+            if isinstance(session_id, HTTPResponse):
+                return session_id
+            from qi_coach.runcharts.drawing import RunCharts
+            from qi_coach.runcharts.measure import MeasureError
+
+            try:
+                text = (request.body or b"").decode("utf-8-sig")
+            except UnicodeDecodeError:
+                return response.json({"error": "That file isn't text I can read. Save it as CSV (UTF-8) and try "
+                                               "again."}, status=400)
+            try:
+                token, read = await asyncio.to_thread(RunCharts().upload, session_id, text)
+            except MeasureError as error:
+                return response.json({"error": str(error)}, status=400)
+            return response.json({"token": token, "points": len(read.values), "name": read.name},
+                                 headers=_security_headers())
+
         @webchat.route("/sources", methods=["GET"])
         async def sources(_: Request) -> HTTPResponse:
             from qi_coach.channels.sources_page import sources_html
 
             return response.html(sources_html(), headers=_security_headers())
+
+        from qi_coach.channels.insights_page import add_insights_routes  # imports this module: here, not on top
+
+        add_insights_routes(webchat)  # the QI lead's barrier insights (/insights, /insights.csv)
 
         @sio.on("session_request")
         async def session_request(sid: str, data: Any) -> None:

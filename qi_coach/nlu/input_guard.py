@@ -29,8 +29,11 @@ from qi_coach import limits
 from qi_coach.nlu import corrections, text_checks
 from qi_coach.readings import BARRIER_ASSESSMENT, BARRIER_CANDIDATES, BARRIERS, INPUT_QUALITY, Assessment
 from qi_coach.redaction import without_placeholders
+from qi_coach.runcharts.measure import looks_like_measure
 
 UNREADABLE_INTENT = "unreadable_input"
+MEASURE_INTENT = "give_measure"
+MEASURE_DATA = "measure_data"  # set by the normaliser: the raw text is a list of numbers
 DESCRIPTION_INTENT = "describe_problem"
 CANCELLATION = re.compile(r"\b(?:cancell?ed|cancell?ing|called off)\b", re.IGNORECASE)
 UNREADABLE = {text_checks.EMPTY, text_checks.NO_WORDS, text_checks.NOT_ENGLISH}
@@ -63,6 +66,7 @@ class InputNormaliser(_Stateless):
             raw = without_placeholders(message.get(TEXT) or "")  # a message of placeholders alone is empty
             quality = text_checks.quality(raw)
             message.set(INPUT_QUALITY, quality, add_to_output=True)
+            message.set(MEASURE_DATA, looks_like_measure(raw))
             cleaned = limits.truncate(text_checks.spell_out(text_checks.clean(raw)))
             cleaned = corrections.favoured_part(cleaned) or cleaned
             message.set(TEXT, PLACEHOLDER if quality in (text_checks.EMPTY, text_checks.NO_WORDS) else cleaned)
@@ -85,7 +89,14 @@ class InputGuard(_Stateless):
                 message.set(INTENT_RANKING_KEY, [described, *[r for r in message.get(INTENT_RANKING_KEY) or []
                                                               if r.get("name") != DESCRIPTION_INTENT]],
                             add_to_output=True)
-            if message.get(INPUT_QUALITY) in UNREADABLE:
+            if message.get(MEASURE_DATA):
+                measure = {"name": MEASURE_INTENT, "confidence": 1.0}
+                message.set(INTENT, measure, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [measure], add_to_output=True)
+                message.set(BARRIERS, [], add_to_output=True)
+                message.set(BARRIER_CANDIDATES, [], add_to_output=True)
+                message.set(BARRIER_ASSESSMENT, Assessment.NONE.value, add_to_output=True)
+            elif message.get(INPUT_QUALITY) in UNREADABLE:
                 message.set(INTENT, {"name": UNREADABLE_INTENT, "confidence": 1.0}, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [{"name": UNREADABLE_INTENT, "confidence": 1.0}],
                             add_to_output=True)

@@ -139,6 +139,7 @@ def test_the_check_in_asks_about_each_strategy_then_keeps_how_it_went(store, rec
     assert finish.slot(s.AWAITING) == s.BARRIER_CONFIRMATION  # what got in the way, offered as the next step
     assert [r["id"] for r in finish.slot(s.BARRIERS_PROPOSED)] == ["data_and_systems"]
     assert "now the block" in finish.text
+    assert "/run_chart" in finish.payloads and "draw a run chart" in finish.text  # have the numbers moved?
     plan = records.latest_plan(sender).markdown
     assert "## Check-in, Monday 7 December" in plan and "partly done; helped 4 out of 5" in plan
     assert "we still can't get the data out of the system" in plan

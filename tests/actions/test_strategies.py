@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+
 from actions.feedback import ActionRecordFeedback
 from actions.strategies import ActionExplainStrategy, ActionRecordTried, ActionSuggestStrategies
+from qi_coach.records import StrategySuggestion
 from tests.actions.conftest import entity, run_action
 
 CONFIRMED = {"barriers_confirmed": [{"id": "time_pressure", "confidence": 0.9, "origin": "classifier"},
@@ -155,3 +158,22 @@ def test_questions_in_the_conversation_are_not_taken_as_the_persons_situation(st
 def test_a_sentence_is_given_as_the_reason_once_per_reply(store):
     out = run_action(ActionSuggestStrategies(store), intent="affirm", slots=TURNOVER, said=RETIRING)
     assert out.text.count("*Why this for you:*") == 1
+
+
+def test_what_was_shown_is_recorded_for_the_insights_with_its_barrier(store, records):
+    out = run_action(ActionSuggestStrategies(store, records), slots=CONFIRMED, sender="shown-for-insights")
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(StrategySuggestion.strategy_id, StrategySuggestion.barrier_id,
+                                   StrategySuggestion.rank)
+                            .where(StrategySuggestion.conversation_id == "shown-for-insights")
+                            .order_by(StrategySuggestion.rank)).all()
+    assert [r.strategy_id for r in rows] == out.slot("last_strategies") and [r.rank for r in rows] == [1, 2, 3]
+    assert {r.barrier_id for r in rows} <= {"time_pressure", "process_burden"}
+    assert records.forget("shown-for-insights") >= 3
+
+
+def test_a_suggestion_that_uses_a_run_chart_offers_to_draw_one(store):
+    data = {"barriers_confirmed": [{"id": "data_and_systems", "confidence": 0.9, "origin": "classifier"}]}
+    out = run_action(ActionSuggestStrategies(store), slots=data)
+    uses_chart = any(t.id == "run_chart" for r in store.recommend({"data_and_systems": 0.9}, limit=3) for t in r.tools)
+    assert uses_chart and "/run_chart" in out.payloads

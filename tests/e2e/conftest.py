@@ -152,6 +152,7 @@ def microsoft() -> Iterator[fakes.FakeMicrosoft]:
 
 
 PUBLIC_URL = "https://coach.example.nhs.uk"
+LEAD_TOKEN = "lead-token-for-the-e2e-tests-0123456789"  # QI_COACH_LEAD_TOKEN: the insights page
 RATE_PER_CONVERSATION = "40/minute"
 
 
@@ -185,7 +186,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory, slack_api, microsoft) -> Itera
            "QI_COACH_WEBCHAT_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,
            # every test talks from 127.0.0.1; one conversation's limit is tested (test_privacy.py)
            "QI_COACH_RATE_PER_ADDRESS": "100000/minute", "QI_COACH_RATE_PER_CONVERSATION": RATE_PER_CONVERSATION,
-           **channel_environment(slack_api, microsoft)}
+           "QI_COACH_LEAD_TOKEN": LEAD_TOKEN, **channel_environment(slack_api, microsoft)}
     running = Bot(folder, env, rasa_port, actions_port, endpoints)
     running.start()
     yield running

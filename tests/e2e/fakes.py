@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -45,6 +45,11 @@ class Recorded:
 
     def form(self) -> dict[str, str]:
         return {k: v[0] for k, v in parse_qs(self.body.decode()).items()}
+
+    def params(self) -> dict[str, str]:
+        """The query string's parameters and the form's (slack_sdk sends some calls' in the URL)."""
+        query = urlsplit(self.path).query
+        return {**{k: v[0] for k, v in parse_qs(query).items()}, **self.form()}
 
 
 @dataclass
@@ -121,7 +126,33 @@ def fake_slack() -> FakeService:
         body = record.json()
         return 200, {"ok": True, "channel": body.get("channel"), "ts": f"{time.time():.6f}"}
 
-    return FakeService(routes={("POST", "/api/chat.postMessage"): post_message}).start()
+    service = FakeService()
+
+    def upload_url(record: Recorded) -> tuple[int, dict]:  # files.uploadV2, step 1: where to send the bytes
+        if record.headers.get("Authorization") != f"Bearer {SLACK_TOKEN}":
+            return 200, {"ok": False, "error": "invalid_auth"}
+        file_id = f"F{uuid.uuid4().hex[:10].upper()}"
+        return 200, {"ok": True, "upload_url": f"{service.url}/upload/{file_id}", "file_id": file_id}
+
+    def upload(record: Recorded) -> tuple[int, dict]:  # step 2: the bytes themselves
+        return 200, {"ok": True}
+
+    def complete(record: Recorded) -> tuple[int, dict]:  # step 3: share the file in the channel
+        return 200, {"ok": True, "files": [{"id": f["id"]} for f in json.loads(record.params()["files"])]}
+
+    service.routes = {("POST", "/api/chat.postMessage"): post_message,
+                      ("POST", "/api/files.getUploadURLExternal"): upload_url,
+                      ("POST", "/upload/"): upload,
+                      ("POST", "/api/files.completeUploadExternal"): complete}
+    return service.start()
+
+
+def slack_uploads(slack_api: FakeService, channel: str) -> list[tuple[dict, bytes]]:
+    """The files the bot shared in a Slack channel: the completion's form and the bytes sent."""
+    done = [r.params() for r in slack_api.received("POST", "/api/files.completeUploadExternal")]
+    sent = {r.path.rsplit("/", 1)[1]: r.body for r in slack_api.received("POST", "/upload/")}
+    return [(form, sent.get(json.loads(form["files"])[0]["id"], b"")) for form in done
+            if form.get("channel_id") == channel]
 
 
 def slack_headers(body: bytes, secret: str = SLACK_SECRET, timestamp: int | None = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select, text
 
@@ -132,25 +134,33 @@ def test_curated_tables_of_an_older_shape_are_rebuilt_and_user_records_kept(engi
     assert UserRecords(engine).feedback("conv-old") == [(["give_time_back"], True)]
 
 
-def test_a_records_table_from_before_readings_kept_their_origin_gains_the_column_and_keeps_its_rows(engine):
+def test_a_records_table_from_before_readings_kept_their_origin_gains_the_columns_and_keeps_its_rows(engine):
     records_module.create_tables(engine)
     with engine.begin() as conn:  # the table as earlier releases made it, with their rows
         conn.execute(text("ALTER TABLE confirmed_barriers DROP COLUMN origin"))
+        conn.execute(text("ALTER TABLE confirmed_barriers DROP COLUMN levels"))
         conn.execute(text("INSERT INTO confirmed_barriers (conversation_id, barrier_id, confidence, corrected, "
                           "confirmed_at) VALUES ('old', 'resources', 0.8, FALSE, CURRENT_TIMESTAMP), "
                           "('old', 'team_working', NULL, TRUE, CURRENT_TIMESTAMP)"))
     records = UserRecords(engine)
-    records.confirm_barriers("old", [BarrierReading("time_pressure", 0.7, Origin.TRIAGE)])
+    records.confirm_barriers("old", [BarrierReading("time_pressure", 0.7, Origin.TRIAGE)], levels=["front_line"])
     assert records.confirmed_readings("old") == [BarrierReading("resources", 0.8, Origin.CLASSIFIER),
                                                  BarrierReading.picked("team_working"),
                                                  BarrierReading("time_pressure", 0.7, Origin.TRIAGE)]
+    with engine.connect() as conn:
+        levels = conn.execute(text("SELECT levels FROM confirmed_barriers WHERE conversation_id = 'old' "
+                                   "ORDER BY id")).scalars().all()
+    newest = levels[2] if isinstance(levels[2], list) else json.loads(levels[2])  # PostgreSQL parses JSON itself
+    assert levels[:2] == [None, None] and newest == ["front_line"]
 
 
 
 def test_a_server_that_loses_the_race_to_add_the_origin_column_carries_on(engine, monkeypatch):
     records_module.create_tables(engine)  # another server has just added the column...
-    real, looks = records_module._has_origin, []
+    real, looks = records_module._has_column, []
     # ...after this one looked and found it missing: its ALTER TABLE fails, and it looks again
-    monkeypatch.setattr(records_module, "_has_origin", lambda e: looks.append(1) or (len(looks) > 1 and real(e)))
+    monkeypatch.setattr(records_module, "_has_column",
+                        lambda e, t, c: (c != "origin" and real(e, t, c))
+                        or (c == "origin" and (looks.append(1) or (len(looks) > 1 and real(e, t, c)))))
     records_module.create_tables(engine)
-    assert len(looks) == 2 and real(engine)
+    assert len(looks) == 2 and real(engine, "confirmed_barriers", "origin")

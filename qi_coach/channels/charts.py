@@ -1,0 +1,48 @@
+"""A run chart in a reply: the custom payload the action sends, and the picture behind it.
+
+``action_draw_run_chart`` sends ``{"chart": {"token", "url", "title", "alt"}}``. Each output
+channel shows it its own way: the web chat as an image (``url`` is relative to the web chat,
+served by ``GET /webhooks/webchat/charts/<token>.png``), Slack as an uploaded file, Teams as an
+image attachment, the terminal as its text alternative and the link. The token is the only key
+to the picture: random, and deleted with the conversation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+FILENAME = "run-chart.png"
+
+
+@dataclass(frozen=True)
+class ChartReply:
+    token: str
+    url: str
+    title: str
+    alt: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"url": self.url, "title": self.title, "alt": self.alt}
+
+
+def chart_in(json_message: Any) -> ChartReply | None:
+    """The chart a custom payload carries, or None when it carries none (or a malformed one)."""
+    chart = json_message.get("chart") if isinstance(json_message, dict) else None
+    if not isinstance(chart, dict) or not TOKEN.match(str(chart.get("token") or "")):
+        return None
+    token = str(chart["token"])
+    return ChartReply(token, f"charts/{token}.png", str(chart.get("title") or "Run chart")[:200],
+                      str(chart.get("alt") or "A run chart")[:1000])
+
+
+def picture(token: str, compact: bool = False) -> tuple[bytes, str] | None:
+    """The PNG and text alternative kept under ``token`` (None: no such chart). Blocking: call
+    it in a thread from the event loop."""
+    if not TOKEN.match(token or ""):
+        return None
+    from qi_coach.runcharts.drawing import RunCharts
+
+    return RunCharts().picture(token, compact=compact)
