@@ -302,7 +302,11 @@ def main() -> int:
         processes.append(start_scheduler(f"http://{HOST}:{RASA_PORT}"))
         print(f"Ready in {time.monotonic() - started:.0f} s.\n"
               f"  Web chat: http://{HOST}:{RASA_PORT}/webhooks/webchat/  (open it in your browser)\n"
-              f"  REST:     http://{HOST}:{RASA_PORT}/webhooks/rest/webhook", flush=True)
+              f"  REST:     http://{HOST}:{RASA_PORT}/webhooks/rest/webhook\n"
+              f"  Insights: http://{HOST}:{RASA_PORT}/webhooks/webchat/insights  (for the QI lead: "
+              + ("signed in with QI_COACH_LEAD_TOKEN)" if os.environ.get("QI_COACH_LEAD_TOKEN") else
+                 "off until QI_COACH_LEAD_TOKEN is set; qi-coach insights --demo --out DIR shows an example)"),
+              flush=True)
         if sys.stdin.isatty():
             chat(_sender_id())
         else:

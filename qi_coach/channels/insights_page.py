@@ -15,7 +15,7 @@ the per-address rate limit (``intake.RateLimits``), which also makes guessing th
 The figures and plots are made in a worker thread, never on the event loop. ``demo=1`` shows
 the synthetic data set (``qi_coach.insights.demo``), behind the same token, under a banner.
 
-The headers are the web chat's (``webchat._security_headers``) with two changes: the pages send
+The headers are the web chat's (``webchat.security_headers``) with two changes: the pages send
 forms to themselves (``form-action 'self'``, not ``'none'``), and nothing is cached
 (``no-store``): these are a trust's figures.
 """
@@ -44,7 +44,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from qi_coach.channels.formatting import public_base_url
 from qi_coach.channels.intake import RateLimits, shared_intake
-from qi_coach.channels.webchat import _security_headers
+from qi_coach.channels.webchat import security_headers
 from qi_coach.insights.figures import TABLES, Figures, Period, PeriodError
 
 logger = logging.getLogger(__name__)
@@ -206,7 +206,7 @@ def _sign_in(request: Request) -> HTTPResponse:
 
 
 def _headers() -> dict[str, str]:
-    headers = _security_headers()
+    headers = security_headers()
     headers["Content-Security-Policy"] = headers["Content-Security-Policy"].replace(
         "form-action 'none'", "form-action 'self'")
     headers["Cache-Control"] = "no-store"

@@ -192,7 +192,7 @@ class WebChatInput(InputChannel):
             if saved is None:
                 return response.json({"error": "no action plan yet: the guided triage makes one"}, status=404)
             return response.text(saved.markdown + "\n", content_type="text/markdown; charset=utf-8", headers={
-                **_security_headers(), "Content-Disposition": 'attachment; filename="qi-coach-action-plan.md"'})
+                **security_headers(), "Content-Disposition": 'attachment; filename="qi-coach-action-plan.md"'})
 
         @webchat.route("/forget", methods=["POST"])
         async def forget(request: Request) -> HTTPResponse:
@@ -212,9 +212,9 @@ class WebChatInput(InputChannel):
             token = name.removesuffix(".png")
             found = await asyncio.to_thread(picture, token) if name.endswith(".png") and TOKEN.match(token) else None
             if found is None:
-                return response.text("Not found", status=404, headers=_security_headers())
+                return response.text("Not found", status=404, headers=security_headers())
             return response.raw(found[0], content_type="image/png",
-                                headers={**_security_headers(), "Cache-Control": "private, max-age=3600"})
+                                headers={**security_headers(), "Cache-Control": "private, max-age=3600"})
 
         @webchat.route("/measure", methods=["POST"])
         async def measure(request: Request) -> HTTPResponse:
@@ -237,13 +237,13 @@ class WebChatInput(InputChannel):
             except MeasureError as error:
                 return response.json({"error": str(error)}, status=400)
             return response.json({"token": token, "points": len(read.values), "name": read.name},
-                                 headers=_security_headers())
+                                 headers=security_headers())
 
         @webchat.route("/sources", methods=["GET"])
         async def sources(_: Request) -> HTTPResponse:
             from qi_coach.channels.sources_page import sources_html
 
-            return response.html(sources_html(), headers=_security_headers())
+            return response.html(sources_html(), headers=security_headers())
 
         from qi_coach.channels.insights_page import add_insights_routes  # imports this module: here, not on top
 
@@ -325,7 +325,7 @@ class WebChatInput(InputChannel):
         if (self.web_root.resolve() not in path.parents or not path.is_file()
                 or path.suffix not in STATIC_TYPES):
             return response.text("Not found", status=404)
-        return await response.file(path, mime_type=STATIC_TYPES[path.suffix], headers=_security_headers())
+        return await response.file(path, mime_type=STATIC_TYPES[path.suffix], headers=security_headers())
 
     @staticmethod
     async def _history(app: Sanic, session_id: str) -> list[dict]:
@@ -370,7 +370,7 @@ def _address(request: Request) -> str | None:
     return request.remote_addr or request.ip
 
 
-def _security_headers() -> dict[str, str]:
+def security_headers() -> dict[str, str]:
     return {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
 
