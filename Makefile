@@ -51,7 +51,7 @@ help:
 	@echo "make run    set everything up and start qi-coach"
 	@echo "make test   set everything up and run every test"
 	@echo "make eval   evaluate barrier classification (report in reports/eval/)"
-	@echo "make bench  benchmarks (parse latency and memory, knowledge store query speed)"
+	@echo "make bench  benchmarks (parse latency and memory, knowledge store query speed, redaction, pictures)"
 	@echo "make train  train the model if its inputs changed (make run does this)"
 	@echo "make cluster [N=3]  N Rasa servers behind HAProxy, sharing PostgreSQL and Redis (docs/deploy.md)"
 	@echo "make bench-scale    load test: 1 server, then 2 (report in reports/bench/)"
@@ -176,6 +176,7 @@ bench: knowledge $(MODEL)
 	$(PY) bench/bench_recommend.py $(BENCH_ARGS)
 	$(PY) bench/bench_parse.py
 	$(PY) bench/bench_redaction.py
+	$(PY) bench/bench_pictures.py
 
 # One Rasa server, then two, under the same load; checks every stored conversation afterwards.
 bench-scale: install haproxy $(MODEL)

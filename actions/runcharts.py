@@ -17,7 +17,7 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions import render
 from actions import slots as s
-from actions.base import CoachAction, entity_values
+from actions.base import CoachAction, entity_values, latest_intent
 from qi_coach.records import UserRecords
 from qi_coach.runcharts.drawing import RunCharts
 from qi_coach.runcharts.measure import MeasureError, read_measure
@@ -26,6 +26,9 @@ ASK = ("Send me your measure's numbers in time order, oldest first, and I'll dra
        "run-chart rules. For example:\n\"weekly falls: 12 15 11 9 14 10 13 8 7 9 6 5\"\n"
        "Add the changes you made if you like (\"changes after point 8\"). On the web page you can also upload a "
        "CSV file with the *Add data* button.")
+
+
+ASK_AGAIN = "Send the numbers when you have them, or say \"not now\"."
 
 
 def chart_payload(token: str, path: str, title: str, alt: str) -> dict[str, Any]:
@@ -40,7 +43,8 @@ class ActionAskMeasure(CoachAction):
         return "action_ask_measure"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        dispatcher.utter_message(text=ASK, buttons=[render.button("Not now", "cancel")])
+        again = latest_intent(tracker) != "run_chart"  # the answer could not be read, and was said why
+        dispatcher.utter_message(text=ASK_AGAIN if again else ASK, buttons=[render.button("Not now", "cancel")])
         return []
 
 

@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import slots as s
-from actions.runcharts import ActionDrawRunChart, ActionLeaveRunChart, ValidateRunChartForm
+from actions.runcharts import ActionAskMeasure, ActionDrawRunChart, ActionLeaveRunChart, ValidateRunChartForm
 from actions.strategies import ActionExplainStrategy
 from qi_coach.runcharts.drawing import RunCharts
 from tests.actions.conftest import entity, run_action
@@ -79,6 +79,13 @@ def test_the_form_asks_again_saying_why(store):
     assert validate.validate_measure("let me find them", dispatcher, tracker, {}) == {s.MEASURE: None}
     assert "number" in dispatcher.messages[0]["text"]
     assert validate.validate_measure("3 4 5", CollectingDispatcher(), tracker, {}) == {s.MEASURE: "3 4 5"}
+
+
+def test_the_numbers_are_asked_for_with_an_example_then_briefly_after_a_miss(store, records, sender):
+    first = run_action(ActionAskMeasure(store, records), text="can you plot my data", intent="run_chart", sender=sender)
+    assert "weekly falls: 12 15 11" in first.text and "Add data" in first.text and "/cancel" in first.payloads
+    again = run_action(ActionAskMeasure(store, records), text="hang on", intent="nlu_fallback", sender=sender)
+    assert again.text == 'Send the numbers when you have them, or say "not now".' and "/cancel" in again.payloads
 
 
 def test_not_now_leaves_the_form(store, records, sender):
