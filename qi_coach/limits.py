@@ -15,6 +15,9 @@ CHANNEL_MAX_CHARS = 5000
 REQUEST_BODY_BYTES = 64 * 1024
 TOO_LONG = (f"That message is very long. Could you say what is getting in the way in a few sentences "
             f"(under {CHANNEL_MAX_CHARS:,} characters)?")
+#: The same refusal for a long list of numbers: it was meant for a run chart.
+TOO_LONG_TO_CHART = ("That's too many numbers for one message. A run chart shows up to 500 points clearly: add them "
+                     "up (or average them) by week or month and send those, or upload a CSV file on the web page.")
 
 
 def truncate(text: str, limit: int = MESSAGE_CHARS) -> str:

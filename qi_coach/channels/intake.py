@@ -44,6 +44,7 @@ from sanic import Blueprint, Sanic
 
 from qi_coach import limits
 from qi_coach.redaction import SPOKEN, redact
+from qi_coach.runcharts.measure import looks_like_measure
 from qi_coach.shared_state import redis_url
 from qi_coach.stores import TrackerStoreFault
 
@@ -207,7 +208,8 @@ class Intake:
         after ``SLOW_AFTER`` seconds and lets the turn finish in the background."""
         out = message.output_channel
         if len(message.text or "") > limits.CHANNEL_MAX_CHARS:
-            await _say(out, message.sender_id, limits.TOO_LONG)
+            numbers = looks_like_measure(message.text or "")  # a pasted column, meant for a run chart
+            await _say(out, message.sender_id, limits.TOO_LONG_TO_CHART if numbers else limits.TOO_LONG)
             return Outcome.TOO_LONG
         if not self.rate_limits.allow(message.sender_id, address):
             logger.warning("rate limit reached for a conversation or address; message refused")

@@ -170,6 +170,9 @@ def _months(figure: Any, figures: Figures) -> None:
     table = figures.tables["barriers_by_month"]
     months = table.columns[:-1]
     top = _ranked_barriers(figures)[:TOP_BARRIERS]
+    rows_of_plots = 1 if len(top) <= 3 else 2
+    if rows_of_plots == 1:  # no empty second row when three or fewer barriers have any count
+        figure.set_size_inches(_SIZES["barriers_by_month"][0], 4.2)
     rect = _frame(figure, figures, f"Conversations confirming each of the {len(top) or ''} barriers seen most, by "
                   "month (the month each was first confirmed)",
                   HIDDEN_NOTE + (SECONDARY_NOTE if _has_secondary(top) else ""))
@@ -177,7 +180,7 @@ def _months(figure: Any, figures: Figures) -> None:
         _nothing(figure, "No barrier was confirmed in this period.")
         return
     peak = max([c.value for r in top for c in r.cells[:-1] if isinstance(c.value, int)] + [SMALL_CELL])
-    axes = list(figure.subplots(2, 3, sharey=True).flat)
+    axes = list(figure.subplots(rows_of_plots, 3, sharey=True, squeeze=False).flat)
     step = max(1, -(-len(months) // 12))
     for ax, row in zip(axes, top, strict=False):
         for x, cell in enumerate(row.cells[:-1]):

@@ -87,6 +87,13 @@ def test_a_message_over_the_limit_is_refused_with_a_clear_reply_before_rasa():
     assert outcome is Outcome.TOO_LONG and "very long" in replies[0] and not rasa.seen
 
 
+def test_ten_thousand_values_pasted_for_a_run_chart_are_refused_with_what_to_do_instead():
+    rasa = Rasa()
+    outcome, replies = send("daily waits: " + " ".join(str(10 + i % 7) for i in range(10_000)), rasa)
+    assert outcome is Outcome.TOO_LONG and not rasa.seen
+    assert "too many numbers" in replies[0] and "by week or month" in replies[0] and "CSV" in replies[0]
+
+
 def test_a_conversation_sending_too_fast_is_asked_to_wait_and_rasa_is_not_called():
     rasa, front = Rasa(), Intake(RateLimits("2/minute", "1000/minute"))
     assert [send("hello", rasa, front)[0] for _ in range(2)] == [Outcome.HANDLED] * 2
