@@ -18,7 +18,6 @@ from rasa_sdk.forms import FormValidationAction
 from actions import render
 from actions import slots as s
 from actions.base import CoachAction, entity_values, latest_intent
-from qi_coach.records import UserRecords
 from qi_coach.runcharts.drawing import RunCharts
 from qi_coach.runcharts.measure import MeasureError, read_measure
 
@@ -71,7 +70,7 @@ class ActionDrawRunChart(CoachAction):
 
     def __init__(self, *args: Any, charts: RunCharts | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.charts = charts or RunCharts(self.records if isinstance(self.records, UserRecords) else None)
+        self.charts = charts or RunCharts(self.records)
 
     def name(self) -> str:
         return "action_draw_run_chart"

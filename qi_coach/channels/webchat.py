@@ -45,7 +45,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from sqlalchemy.exc import SQLAlchemyError
 
-from qi_coach.channels.charts import TOKEN, chart_in
+from qi_coach.channels.charts import TOKEN, chart_in, picture
 from qi_coach.channels.dedupe import ProcessedEvents
 from qi_coach.channels.formatting import public_base_url
 from qi_coach.channels.intake import Outcome, attach, forget_conversation, shared_intake
@@ -207,8 +207,6 @@ class WebChatInput(InputChannel):
         @webchat.route("/charts/<name:str>", methods=["GET"])
         async def chart(_: Request, name: str) -> HTTPResponse:
             """A run chart's picture, by the random token in its name (an ``<img>`` sends no header)."""
-            from qi_coach.channels.charts import picture
-
             token = name.removesuffix(".png")
             found = await asyncio.to_thread(picture, token) if name.endswith(".png") and TOKEN.match(token) else None
             if found is None:

@@ -90,8 +90,6 @@ def draw(measure: Measure, reading: RunChartReading, figsize: tuple[float, float
 def _mark(axes, reading: RunChartReading, kind: str, colour: str, marker: str, label: str) -> None:
     """The points a rule flagged, drawn over the line in the rule's colour and shape."""
     indices = sorted({i for signal in reading.of_kind(kind) for i in range(signal.start, signal.end + 1)})
-    if kind == "astronomical":
-        indices = sorted({signal.start for signal in reading.of_kind(kind)})
     if indices:
         axes.scatter([i + 1 for i in indices], [reading.values[i] for i in indices], s=46 if kind != "shift" else 40,
                      color=colour, marker=marker, zorder=3, label=label, edgecolors="white", linewidths=0.6)
