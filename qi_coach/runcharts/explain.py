@@ -113,7 +113,8 @@ def _meaning(measure: Measure, reading: RunChartReading) -> str:
     if shifts and shifts[-1].end == len(reading.values) - 1:
         way = shifts[-1].direction
         return (f"Your most recent points sit {way} the median: something changed, not just chance. If you made a "
-                "change around then, mark it (say \"changes after point 8\"), and I will show where it falls.")
+                "change around then, send the numbers again with it marked (add \"changes after point 8\" after "
+                "them), and I will show where it falls.")
     if shifts or reading.of_kind("trend"):
         return "A signal means something in the process changed. It is worth asking the team what happened then."
     return "A signal is worth a conversation with the team about what happened at that point."

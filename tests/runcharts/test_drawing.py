@@ -106,3 +106,14 @@ def test_bad_input_is_refused_in_words_and_nothing_is_kept(charts, sender, text)
         charts.draw(sender, text)
     assert str(refused.value).strip()
     assert charts.records.forget(sender) == 0
+
+
+def test_a_recent_shift_with_no_change_marked_says_how_to_mark_one_and_that_way_works():
+    numbers = "ward 7 falls per month: 9 11 8 12 10 9 13 11 6 5 4 6 5 3"
+    measure = read_measure(numbers)
+    words = explain.explain(measure, rules.read(measure.values))
+    assert 'send the numbers again with it marked (add "changes after point 8" after them)' in words
+    marked = read_measure(f"{numbers} changes after point 8")  # doing as told
+    assert [c.index for c in marked.changes] == [8] and marked.values == measure.values
+    again = explain.explain(marked, rules.read(marked.values, baseline=baseline_for(marked)))
+    assert "begins once the change you made after point 8 was in place" in again
