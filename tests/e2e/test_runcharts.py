@@ -74,6 +74,8 @@ def test_asking_for_a_chart_then_bad_answers_then_numbers(bot, sender):
     assert "Send me your measure's numbers" in asked
     again = texts(bot.say("hmm let me find them", sender))
     assert "numbers" in again and "Send the numbers when you have them" in again
+    plan = texts(bot.say("show my plan", sender))  # a question on the way is answered, then back to asking
+    assert "You don't have a plan yet" in plan and "Send the numbers when you have them" in plan
     one = texts(bot.say("42", sender))
     assert "at least 2" in one
     replies = bot.say("3 5 4 6 5 7", sender)
