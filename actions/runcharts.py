@@ -18,6 +18,7 @@ from rasa_sdk.forms import FormValidationAction
 from actions import render
 from actions import slots as s
 from actions.base import CoachAction, entity_values, latest_intent
+from qi_coach.channels.charts import chart_payload
 from qi_coach.runcharts.drawing import RunCharts
 from qi_coach.runcharts.measure import MeasureError, read_measure
 
@@ -25,14 +26,7 @@ ASK = ("Send me your measure's numbers in time order, oldest first, and I'll dra
        "run-chart rules. For example:\n\"weekly falls: 12 15 11 9 14 10 13 8 7 9 6 5\"\n"
        "Add the changes you made if you like (\"changes after point 8\"). On the web page you can also upload a "
        "CSV file with the *Add data* button.")
-
-
 ASK_AGAIN = "Send the numbers when you have them, or say \"not now\"."
-
-
-def chart_payload(token: str, path: str, title: str, alt: str) -> dict[str, Any]:
-    """The custom payload every channel knows (``qi_coach.channels.charts``)."""
-    return {"chart": {"token": token, "url": path, "title": title, "alt": alt}}
 
 
 class ActionAskMeasure(CoachAction):
@@ -85,7 +79,7 @@ class ActionDrawRunChart(CoachAction):
         except MeasureError as error:
             dispatcher.utter_message(text=str(error), buttons=[render.button("How do I send my data?", "run_chart")])
             return reset
-        dispatcher.utter_message(json_message=chart_payload(drawn.token, drawn.path, drawn.title, drawn.alt))
+        dispatcher.utter_message(json_message=chart_payload(drawn.token, drawn.title, drawn.alt))
         dispatcher.utter_message(text=drawn.reply)
         dispatcher.utter_message(text="Add more points any time and I'll redraw it.",
                                  buttons=[render.button("What is a run chart?", "ask_tool", qi_tool="run_chart"),

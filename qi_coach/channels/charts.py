@@ -17,6 +17,16 @@ TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 FILENAME = "run-chart.png"
 
 
+def chart_path(token: str) -> str:
+    """Where the web chat serves a chart's picture, relative to ``/webhooks/webchat/``."""
+    return f"charts/{token}.png"
+
+
+def chart_payload(token: str, title: str, alt: str) -> dict[str, Any]:
+    """The custom payload ``action_draw_run_chart`` sends and ``chart_in`` reads back."""
+    return {"chart": {"token": token, "url": chart_path(token), "title": title, "alt": alt}}
+
+
 @dataclass(frozen=True)
 class ChartReply:
     token: str
@@ -34,7 +44,7 @@ def chart_in(json_message: Any) -> ChartReply | None:
     if not isinstance(chart, dict) or not TOKEN.match(str(chart.get("token") or "")):
         return None
     token = str(chart["token"])
-    return ChartReply(token, f"charts/{token}.png", str(chart.get("title") or "Run chart")[:200],
+    return ChartReply(token, chart_path(token), str(chart.get("title") or "Run chart")[:200],
                       str(chart.get("alt") or "A run chart")[:1000])
 
 

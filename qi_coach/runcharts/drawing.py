@@ -20,13 +20,11 @@ from qi_coach.runcharts.measure import Change, Measure, MeasureError, read_measu
 #: baseline), as QI teams do, so later points are judged against where the process started.
 #: With fewer, the median of every point is used: a median of two or three points means little.
 MIN_BASELINE = 6
-CHART_PATH = "charts/{token}.png"  # under the web chat (``/webhooks/webchat/``)
 
 
 @dataclass(frozen=True)
 class Drawn:
     token: str
-    path: str  # relative to the web chat, like the sources page's links
     title: str
     reply: str  # Markdown: what the rules found and what it means
     alt: str  # the picture in words
@@ -37,10 +35,6 @@ def baseline_for(measure: Measure) -> int | None:
     if measure.changes and measure.changes[0].index >= MIN_BASELINE:
         return measure.changes[0].index
     return None
-
-
-def chart_path(token: str) -> str:
-    return CHART_PATH.format(token=token)
 
 
 class RunCharts:
@@ -72,8 +66,7 @@ class RunCharts:
             self.records.set_run_chart_picture(token, png, alt)
         else:
             token = self.records.keep_run_chart(conversation_id, as_dict(measure), png, alt)
-        return Drawn(token, chart_path(token), measure.name or "Your run chart", explain.explain(measure, reading),
-                     alt)
+        return Drawn(token, measure.name or "Your run chart", explain.explain(measure, reading), alt)
 
     def picture(self, token: str, compact: bool = False) -> tuple[bytes, str] | None:
         """The kept chart's PNG and text alternative; ``compact`` redraws it small for inline
