@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qi_coach.runcharts.drawing import RunCharts
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 FILENAME = "run-chart.png"
@@ -53,6 +57,13 @@ def picture(token: str, compact: bool = False) -> tuple[bytes, str] | None:
     it in a thread from the event loop."""
     if not TOKEN.match(token or ""):
         return None
+    return run_charts().picture(token, compact=compact)
+
+
+@cache
+def run_charts() -> RunCharts:
+    """The server's one ``RunCharts`` (its records make their tables once, not per picture).
+    Imported on first use: drawing loads matplotlib, which a server without charts never needs."""
     from qi_coach.runcharts.drawing import RunCharts
 
-    return RunCharts().picture(token, compact=compact)
+    return RunCharts()

@@ -45,7 +45,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from sqlalchemy.exc import SQLAlchemyError
 
-from qi_coach.channels.charts import TOKEN, chart_in, picture
+from qi_coach.channels.charts import TOKEN, chart_in, picture, run_charts
 from qi_coach.channels.dedupe import ProcessedEvents
 from qi_coach.channels.formatting import public_base_url
 from qi_coach.channels.intake import Outcome, attach, forget_conversation, shared_intake
@@ -222,7 +222,6 @@ class WebChatInput(InputChannel):
             session_id = await open_session(request)
             if isinstance(session_id, HTTPResponse):
                 return session_id
-            from qi_coach.runcharts.drawing import RunCharts
             from qi_coach.runcharts.measure import MeasureError
 
             try:
@@ -231,7 +230,7 @@ class WebChatInput(InputChannel):
                 return response.json({"error": "That file isn't text I can read. Save it as CSV (UTF-8) and try "
                                                "again."}, status=400)
             try:
-                token, read = await asyncio.to_thread(RunCharts().upload, session_id, text)
+                token, read = await asyncio.to_thread(run_charts().upload, session_id, text)
             except MeasureError as error:
                 return response.json({"error": str(error)}, status=400)
             return response.json({"token": token, "points": len(read.values), "name": read.name},
