@@ -50,7 +50,7 @@ NOT_DESCRIPTIONS = frozenset({
     "greet", "goodbye", "thank", "ask_capabilities", "ask_human", "ask_tool", "ask_more", "feedback_useful",
     "feedback_not_useful", "out_of_scope", "start_triage", "skip_question", "previous_question", "cancel",
     "show_plan", "strategy_details", "unreadable_input", "commit_strategies", "schedule_checkin", "stop_checkins",
-    "remind_later", "EXTERNAL_checkin_due",
+    "remind_later", "EXTERNAL_checkin_due", "inform", "review_stall", "run_chart", "give_measure",
 })
 
 

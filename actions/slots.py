@@ -15,6 +15,12 @@ CHECKIN_PROGRESS = "checkin_progress"
 CHECKIN_HELPED = "checkin_helped"
 CHECKIN_OBSTACLE = "checkin_obstacle"
 MEASURE = "measure"
+# the stalled-project review (stall_review_form): one answer per level of the model of alignment
+REVIEW_FRONT_LINE = "review_front_line"
+REVIEW_MIDDLE_MANAGER = "review_middle_manager"
+REVIEW_SENIOR_LEADER = "review_senior_leader"
+REVIEW_SLOTS = {"front_line": REVIEW_FRONT_LINE, "middle_manager": REVIEW_MIDDLE_MANAGER,
+                "senior_leader": REVIEW_SENIOR_LEADER}
 
 # values of AWAITING: what the bot last asked
 NOTHING = "nothing"
@@ -45,6 +51,6 @@ TRIAGE_PRIORITIES = "triage_priorities"
 # against domain.yml)
 SLOT_NAMES = (AWAITING, BARRIERS_PROPOSED, BARRIERS_CONFIRMED, LEVELS, TRIED_STRATEGIES, SHOWN_STRATEGIES,
               LAST_STRATEGIES, *TRIAGE_QUESTIONS, TRIAGE_ANSWERS, TRIAGE_PRIORITIES, COMMIT_OPTIONS, COMMITTED, CHECKIN_DAY,
-              CHECKIN, CHECKIN_PROGRESS, CHECKIN_HELPED, CHECKIN_OBSTACLE, MEASURE)
+              CHECKIN, CHECKIN_PROGRESS, CHECKIN_HELPED, CHECKIN_OBSTACLE, MEASURE, *REVIEW_SLOTS.values())
 AWAITING_VALUES = (NOTHING, BARRIER_CONFIRMATION, CLARIFICATION, BARRIER_CHOICE, BARRIER_ADDITION, FEEDBACK,
                    TRIAGE_CONFIRMATION, TRIAGE_CORRECTION, COMMIT_CHOICE, CHECKIN_WHEN)

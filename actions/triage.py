@@ -31,6 +31,8 @@ from qi_coach.readings import BarrierReading, Origin
 
 SKIPPED = "skipped"
 SHOWN_PRIORITIES = 5
+#: The plan offers the stalled-project review (actions/stall_review.py) as its next step.
+REVIEW_OFFER = "Why did it stall? Review each level"
 BUTTON_DURATIONS = ("a few weeks", "1 to 3 months", "3 to 6 months", "over 6 months")  # domain.yml buttons
 
 
@@ -319,7 +321,8 @@ class ActionMakePlan(CoachAction):
                                       " (on the web page you can also download it). Tell me which strategies you'll "
                                       "try, and I'll check in later to see how they went.",
                                  buttons=[render.button("Choose what to try", "commit_strategies"),
-                                          render.button("Show my plan", "show_plan")])
+                                          render.button("Show my plan", "show_plan"),
+                                          render.button(REVIEW_OFFER, "review_stall")])
         options = [{"id": item["id"], "title": item["title"], "barrier": section["barrier"]}
                    for section in plan["barriers"] for item in section["strategies"]]
         self.records.record_suggestions(tracker.sender_id, [(o["id"], o["barrier"]) for o in options])

@@ -24,7 +24,7 @@ from knowledge.validate import CONTENT_DIR, Content, check_content
 
 #: Bump when the curated tables change shape: the next load drops and recreates them (they
 #: hold only content, rebuilt from YAML on every load; user tables are never touched).
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,9 @@ def _insert(conn: Connection, content: Content, embed: Embed) -> None:
         for i, b in enumerate(content.barriers)
     ])
     _rows(conn, models.LevelGuide, [
-        {"id": g.id, "position": i, "name": g.name, "role": g.role, "asks": g.asks, "source_ids": g.sources}
+        {"id": g.id, "position": i, "name": g.name, "role": g.role, "asks": g.asks, "priorities": g.priorities,
+         "review_question": g.review_question, "barriers_when_unreached": g.barriers_when_unreached,
+         "source_ids": g.sources}
         for i, g in enumerate(sorted(content.levels, key=lambda g: [lv.value for lv in Level].index(g.id)))
     ])
     _rows(conn, models.BarrierLevel, [
@@ -123,6 +125,9 @@ def _insert(conn: Connection, content: Content, embed: Embed) -> None:
          "steps": s.steps, "effort": s.effort.value, "evidence": s.evidence.value,
          "cautions": s.cautions, "content_file": content.file_of("strategies", s.id)}
         for s in content.strategies
+    ])
+    _rows(conn, models.StrategyReplacement, [
+        {"old_id": old, "strategy_id": s.id} for s in content.strategies for old in s.replaces
     ])
     _rows(conn, models.StrategyBarrier, [
         {"strategy_id": s.id, "barrier_id": link.id, "strength": link.strength.value}

@@ -179,11 +179,24 @@ class LevelGuide(Base):
     name = Column(Text, nullable=False)
     role = Column(Text, nullable=False)
     asks = Column(JSON, nullable=False)
+    priorities = Column(Text, nullable=False)  # what the level cares about (the stall review)
+    review_question = Column(Text, nullable=False)
+    barriers_when_unreached = Column(JSON, nullable=False)
     source_ids = Column(JSON, nullable=False)
+
+
+class StrategyReplacement(Base):
+    """A retired strategy id and the strategy it was merged into, so records that name the old
+    id (tried, suggested, planned) still mean something."""
+
+    __tablename__ = "strategy_replacements"
+    old_id = Column(String(60), primary_key=True)
+    strategy_id = Column(ForeignKey("strategies.id"), nullable=False)
 
 
 #: Replaced whole by a load, children before parents (the order deletes run in).
 CURATED_TABLES = [
+    StrategyReplacement.__table__,
     LevelGuide.__table__,
     SearchTerm.__table__,
     CoverageEntry.__table__,

@@ -28,7 +28,7 @@ The policy, in one place:
   rating of 4 or 5 out of 5 counts as helped). Per barrier, once at least ``MIN_REPORTS``
   people tried it for that barrier, the share who said it helped moves the score. The share is
   shrunk towards what the curated evidence leads us to expect (``EXPECTED_HELPED``: trial 0.7,
-  evaluation 0.6, expert opinion 0.5) as if ``PRIOR_REPORTS`` people had already reported that:
+  evaluation 0.6, a single case study 0.55, expert opinion 0.5) as if ``PRIOR_REPORTS`` people had already reported that:
   ``(helped + PRIOR_REPORTS x expected) / (tried + PRIOR_REPORTS)``. The score gains
   ``OUTCOME_WEIGHT`` x the barrier's weight x (that share - expected): up when people find it
   helps more often than its evidence suggests, down when less. Five reports can move a strategy
@@ -50,7 +50,7 @@ import numpy as np
 from knowledge.schema import BARRIER_IDS, LEVEL_IDS, Evidence
 
 STRENGTH_WEIGHT = {"primary": 1.0, "secondary": 0.5}
-EVIDENCE_RANK = {Evidence.trial.value: 0, Evidence.evaluation.value: 1, Evidence.expert_opinion.value: 2}
+EVIDENCE_RANK = {level.value: rank for rank, level in enumerate(Evidence)}  # strongest first
 EFFORT_RANK = {"low": 0, "medium": 1, "high": 2}
 
 #: Similarity below which what was said and a strategy's situations share no more than being
@@ -71,7 +71,8 @@ MIN_REPORTS = 5
 #: How many reports the curated evidence is worth (see the module docstring).
 PRIOR_REPORTS = 10
 #: The share of people we expect to say a strategy helped, from its curated evidence.
-EXPECTED_HELPED = {Evidence.trial.value: 0.7, Evidence.evaluation.value: 0.6, Evidence.expert_opinion.value: 0.5}
+EXPECTED_HELPED = {Evidence.trial.value: 0.7, Evidence.evaluation.value: 0.6, Evidence.case_study.value: 0.55,
+                   Evidence.expert_opinion.value: 0.5}
 OUTCOME_WEIGHT = 1.0
 
 

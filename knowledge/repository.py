@@ -24,7 +24,8 @@ from knowledge.schema import BARRIER_IDS, LEVEL_IDS, Evidence
 
 EVIDENCE_LABEL = {
     Evidence.trial.value: "trial evidence",
-    Evidence.evaluation.value: "evaluation or case study",
+    Evidence.evaluation.value: "evaluation across several sites",
+    Evidence.case_study.value: "a single case study",
     Evidence.expert_opinion.value: "expert opinion",
 }
 
@@ -71,14 +72,24 @@ class StoreError(ValueError):
 @dataclass(frozen=True)
 class SourceRef:
     id: str
-    label: str  # how a chat reply names it: "Pannick et al. 2016"
+    label: str  # who and when: "Pannick et al. 2016"
     citation: str  # the full reference: "Pannick S, Sevdalis N, Athanasiou T (2016). Beyond ..."
-    file: str | None  # the seed's file name, for seed documents
+    file: str | None  # the seed's file name: kept for maintainers, never shown to users
+    venue: str = ""  # the journal or publisher: "BMJ Quality & Safety"
+    url: str | None = None  # where a reader can follow it (a DOI or the publisher's page)
+    details: str | None = None
 
     @property
     def short(self) -> str:
-        """The label, with the seed's file name for seed documents."""
-        return f"{self.label}, {self.file}" if self.file else self.label
+        """How a reply names it: who, when and where ("Pannick et al. 2016, BMJ Quality & Safety")."""
+        if not self.venue or _plain(self.venue) in _plain(self.label):
+            return self.label
+        return f"{self.label}, {self.venue}"
+
+
+def _plain(text: str) -> str:
+    text = text.lower()
+    return text[4:] if text.startswith("the ") else text
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,9 @@ class LevelGuideInfo:
     role: str
     asks: tuple[str, ...]
     sources: tuple[SourceRef, ...]
+    priorities: str = ""  # what the level cares about, for the stalled-project review
+    review_question: str = ""
+    barriers_when_unreached: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -310,7 +324,9 @@ class KnowledgeStore:
                 if said is not None:
                     situations = self._situations_of(conn)
                     candidates = [replace(c, situations=situations.get(c.strategy_id)) for c in candidates]
-                ranked = ranking.rank(candidates, weights, levels=levels, exclude=exclude, limit=limit,
+                excluded = list(exclude)
+                excluded += self._current_ids(conn, excluded).values()  # merged away: the merge counts too
+                ranked = ranking.rank(candidates, weights, levels=levels, exclude=excluded, limit=limit,
                                       top_up=top_up, said=said)
                 ids = [r.candidate.strategy_id for r in ranked]
                 if not ids:
@@ -412,12 +428,30 @@ class KnowledgeStore:
     # details -------------------------------------------------------------------------------
 
     def get_strategy(self, strategy_id: str) -> StrategyInfo:
-        """Everything about one strategy. Raises ``StoreError`` for an unknown id."""
+        """Everything about one strategy (a retired id gives the strategy it was merged into).
+        Raises ``StoreError`` for an unknown id."""
         with self.engine.connect() as conn:
-            found = self._strategy_infos(conn, [strategy_id])
-        if strategy_id not in found:
+            current = self._current_ids(conn, [strategy_id]).get(strategy_id, strategy_id)
+            found = self._strategy_infos(conn, [current])
+        if current not in found:
             raise StoreError(f"no strategy has id '{strategy_id}'")
-        return found[strategy_id]
+        return found[current]
+
+    def current_strategy_ids(self, ids: Iterable[str]) -> list[str]:
+        """``ids`` with each retired id replaced by the strategy it was merged into (order kept,
+        no repeats): what was tried or suggested under an old id still counts."""
+        ids = list(ids)
+        with self.engine.connect() as conn:
+            current = self._current_ids(conn, ids)
+        return list(dict.fromkeys(current.get(i, i) for i in ids))
+
+    @staticmethod
+    def _current_ids(conn: Connection, ids: list[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        return dict(conn.execute(
+            select(models.StrategyReplacement.old_id, models.StrategyReplacement.strategy_id)
+            .where(models.StrategyReplacement.old_id.in_(ids))).all())
 
     def get_tool(self, tool_id: str) -> ToolInfo:
         """Everything about one tool. Raises ``StoreError`` for an unknown id."""
@@ -470,7 +504,8 @@ class KnowledgeStore:
             wanted = sorted({s for r in rows for s in r.source_ids})
             found = {r.id: source_ref(r) for r in conn.execute(
                 select(*_SOURCE_COLUMNS).where(models.Source.id.in_(wanted)))} if wanted else {}
-        return [LevelGuideInfo(r.id, r.name, r.role, tuple(r.asks), tuple(found[s] for s in r.source_ids if s in found))
+        return [LevelGuideInfo(r.id, r.name, r.role, tuple(r.asks), tuple(found[s] for s in r.source_ids if s in found),
+                               r.priorities, r.review_question, tuple(r.barriers_when_unreached))
                 for r in rows]
 
     def sources(self) -> list[SourceRef]:
@@ -487,6 +522,13 @@ class KnowledgeStore:
                 for name, model in (("barriers", models.Barrier), ("strategies", models.Strategy),
                                     ("tools", models.Tool), ("sources", models.Source))
             }
+
+    def evidence_counts(self) -> dict[str, int]:
+        """How many strategies carry each evidence level, strongest first."""
+        with self.engine.connect() as conn:
+            found = dict(conn.execute(select(models.Strategy.evidence, func.count())
+                                      .group_by(models.Strategy.evidence)).all())
+        return {level.value: found.get(level.value, 0) for level in Evidence}
 
     def strategy_ids(self) -> list[str]:
         """Every strategy served, by id."""
@@ -549,7 +591,8 @@ class KnowledgeStore:
 
 
 _SOURCE_COLUMNS = (models.Source.id, models.Source.authors, models.Source.year, models.Source.title,
-                   models.Source.publisher, models.Source.file, models.Source.cite_as)
+                   models.Source.publisher, models.Source.file, models.Source.cite_as, models.Source.url,
+                   models.Source.details)
 
 
 @cache
@@ -574,7 +617,9 @@ def source_ref(src) -> SourceRef:
     year = src.year if src.year is not None else "n.d."
     title = src.title if src.title[-1] in ".?!" else src.title + "."
     citation = f"{', '.join(src.authors)} ({year}). {title} {src.publisher}."
-    return SourceRef(src.id, src.cite_as or _label(src.authors, year), citation, src.file)
+    venue = src.publisher.split(",")[0].strip()
+    return SourceRef(src.id, src.cite_as or _label(src.authors, year), citation, src.file, venue=venue,
+                     url=src.url, details=src.details)
 
 
 def _label(authors: list[str], year: object) -> str:

@@ -74,6 +74,7 @@ class Evidence(str, Enum):
 
     trial = "trial"
     evaluation = "evaluation"
+    case_study = "case_study"  # one case, one site: suggestive, below an evaluation across several
     expert_opinion = "expert_opinion"
 
 
@@ -158,6 +159,8 @@ class Strategy(Item):
     sources: conlist(Identifier, min_items=1)
     aliases: list[Text] = []
     situations: Situations
+    # Ids of strategies merged into this one: plans and records that name them still resolve.
+    replaces: list[Identifier] = []
 
 
 class Tool(Item):
@@ -192,11 +195,16 @@ class Source(Item):
 
 
 class CoverageEntry(BaseModel):
-    """One thing a seed names (a barrier, facilitator, strategy or tool) and what covers it."""
+    """One thing a seed names (a barrier, facilitator, strategy or tool) and what covers it.
+
+    ``terms`` are the words that show an item really addresses the point: every item in
+    ``covered_by`` must contain one of them (checked), so the map cannot point at an item that
+    merely shares a barrier."""
 
     name: Text
     kind: constr(regex=r"^(barrier|facilitator|strategy|tool)$")
     covered_by: conlist(constr(regex=r"^(barrier|strategy|tool):[a-z][a-z0-9_]*$"), min_items=1)
+    terms: conlist(constr(strip_whitespace=True, min_length=3), min_items=1)
 
     class Config:
         extra = Extra.forbid
@@ -217,6 +225,12 @@ class LevelGuide(Item):
     name: Name
     role: Text
     asks: conlist(Text, min_items=2, max_items=4)
+    # The stalled-project review (seed 002's model used after the fact): what this level cares
+    # about, the question that asks whether the project served it, and the barriers whose
+    # strategies help when the project never reached this level.
+    priorities: Text
+    review_question: Text
+    barriers_when_unreached: conlist(Identifier, min_items=1, max_items=3)
     sources: conlist(Identifier, min_items=1)
 
     @validator("id")

@@ -25,8 +25,11 @@ from knowledge.matching import normalise
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 
-#: Policy the shipped content must meet (issue 2): enough strategies for every barrier.
-MIN_STRATEGIES_PER_BARRIER = 4
+#: Policy the shipped content must meet: enough strategies and tools in all, and for every
+#: barrier enough strategies that address it first (a primary link), not in passing.
+MIN_STRATEGIES = 75
+MIN_TOOLS = 45
+MIN_PRIMARY_STRATEGIES_PER_BARRIER = 6
 
 
 @dataclass(frozen=True)
@@ -325,6 +328,120 @@ def cross_check(content: Content) -> list[Problem]:
 
     problems.extend(_entity_names(content))
     problems.extend(_coverage_policy(content))
+    problems.extend(_tool_links(content))
+    problems.extend(_aliases(content))
+    problems.extend(_replacements(content))
+    problems.extend(_seed_coverage(content))
+    return problems
+
+
+def _tool_links(content: Content) -> list[Problem]:
+    """A strategy's tools and a tool's related strategies say the same links from both ends, and
+    every tool is linked from a strategy (an unlinked tool is never recommended)."""
+    strategies = {s.id: s for s in content.strategies}
+    tools = {t.id: t for t in content.tools}
+    problems = _one_way(content, "strategies", content.strategies, "tools", tools, "related_strategies") + \
+        _one_way(content, "tools", content.tools, "related_strategies", strategies, "tools")
+    for t in content.tools:
+        if not t.related_strategies:
+            problems.append(Problem(content.file_of("tools", t.id),
+                                    "no strategy links this tool, so it is never recommended",
+                                    f"tool '{t.id}'", "related_strategies"))
+    return problems
+
+
+def _one_way(content: Content, kind: str, items: list[Any], field_name: str, others: dict[str, Any],
+             back: str) -> list[Problem]:
+    """Links in ``items``' ``field_name`` that the item at the other end does not list in ``back``."""
+    other_noun = "tool" if kind == "strategies" else "strategy"
+    problems = []
+    for item in items:
+        for i, other in enumerate(getattr(item, field_name)):
+            if other in others and item.id not in getattr(others[other], back):
+                problems.append(Problem(content.file_of(kind, item.id),
+                                        f"{other_noun} '{other}' does not list this {_SINGULAR[kind]} in its {back}",
+                                        f"{_SINGULAR[kind]} '{item.id}'", f"{field_name}[{i}]"))
+    return problems
+
+
+def _aliases(content: Content) -> list[Problem]:
+    """A name or alias means one item: "we already tried quick wins" must not fit two strategies,
+    nor a strategy and a tool."""
+    problems = []
+    owner: dict[str, str] = {}
+    kinds: tuple[tuple[str, list[Any]], ...] = (("strategies", content.strategies), ("tools", content.tools))
+    for kind, items in kinds:
+        for item in items:
+            label = f"{_SINGULAR[kind]} '{item.id}'"
+            names = [("title" if kind == "strategies" else "name", item.title if kind == "strategies" else item.name)]
+            names += [(f"aliases[{i}]", alias) for i, alias in enumerate(item.aliases)]
+            for field_name, name in names:
+                key = normalise(name)
+                first = owner.setdefault(key, label)
+                if first != label:
+                    problems.append(Problem(content.file_of(kind, item.id), f"'{name}' already names {first}",
+                                            label, field_name))
+    return problems
+
+
+def _replacements(content: Content) -> list[Problem]:
+    """A retired id is retired: no strategy still has it, and only one strategy replaces it."""
+    problems = []
+    live = {s.id for s in content.strategies}
+    owner: dict[str, str] = {}
+    for s in content.strategies:
+        for i, old in enumerate(s.replaces):
+            if old in live:
+                problems.append(Problem(content.file_of("strategies", s.id),
+                                        f"'{old}' is still a strategy, so it cannot be replaced",
+                                        f"strategy '{s.id}'", f"replaces[{i}]"))
+            elif owner.setdefault(old, s.id) != s.id:
+                problems.append(Problem(content.file_of("strategies", s.id),
+                                        f"'{old}' is already replaced by strategy '{owner[old]}'",
+                                        f"strategy '{s.id}'", f"replaces[{i}]"))
+    return problems
+
+
+def item_text(content: Content, ref: str) -> str:
+    """Everything a covering item says, for checking that it addresses a seed's point."""
+    kind, _, ident = ref.partition(":")
+    pools: dict[str, list[Any]] = {"barrier": content.barriers, "strategy": content.strategies,
+                                   "tool": content.tools}
+    found = [i for i in pools[kind] if i.id == ident]
+    if not found:
+        return ""
+    data = found[0].dict(exclude={"id", "sources", "barriers", "levels", "tools", "related_strategies",
+                                  "replaces", "effort", "evidence", "category"})
+
+    def flatten(value: Any) -> list[str]:
+        if isinstance(value, dict):
+            return [t for v in value.values() for t in flatten(v)]
+        if isinstance(value, list):
+            return [t for v in value for t in flatten(v)]
+        return [str(value)]
+
+    return normalise(" ".join(flatten(data)))
+
+
+def _seed_coverage(content: Content) -> list[Problem]:
+    """Every seed has its section in the coverage map, and every item an entry points to says one
+    of the entry's ``terms`` (a term matches whole words or their start: "resist" finds
+    "resistance"): the map names only items that address the point."""
+    problems = []
+    mapped = {seed.seed for seed in content.coverage}
+    home = content.home["coverage"]
+    for source in content.sources:
+        if source.kind == schema.SourceKind.seed and source.id not in mapped:
+            problems.append(Problem(home, f"seed '{source.id}' has no section: list what it names"))
+    for seed in content.coverage:
+        for i, entry in enumerate(seed.items):
+            terms = [normalise(t) for t in entry.terms]
+            for j, ref in enumerate(entry.covered_by):
+                text = item_text(content, ref)
+                if text and not any(f" {t}" in f" {text}" for t in terms):  # a word, or a word's start
+                    problems.append(Problem(content.file_of("coverage", seed.seed),
+                                            f"'{ref}' says none of {', '.join(entry.terms)}: does it address the point?",
+                                            f"seed '{seed.seed}' item '{entry.name}'", f"items[{i}].covered_by[{j}]"))
     return problems
 
 
@@ -365,8 +482,13 @@ def _entity_names(content: Content) -> list[Problem]:
 
 
 def _coverage_policy(content: Content) -> list[Problem]:
-    """Every barrier has enough strategies, and one for each level it sits at."""
+    """Enough strategies and tools in all; every barrier has enough strategies that address it
+    first, and one for each level it sits at."""
     problems = []
+    for kind, have, need in (("strategies", len(content.strategies), MIN_STRATEGIES),
+                             ("tools", len(content.tools), MIN_TOOLS)):
+        if have < need:
+            problems.append(Problem(content.home[kind], f"only {have} {kind}; the library needs at least {need}"))
     by_barrier: dict[str, list[schema.Strategy]] = defaultdict(list)
     for s in content.strategies:
         for link in s.barriers:
@@ -374,10 +496,13 @@ def _coverage_policy(content: Content) -> list[Problem]:
     for b in content.barriers:
         file = content.file_of("barriers", b.id)
         found = by_barrier.get(b.id, [])
-        if len(found) < MIN_STRATEGIES_PER_BARRIER:
+        primary = [s for s in found if any(link.id == b.id and link.strength == schema.Strength.primary
+                                           for link in s.barriers)]
+        if len(primary) < MIN_PRIMARY_STRATEGIES_PER_BARRIER:
             problems.append(
-                Problem(file, f"only {len(found)} strateg{'y' if len(found) == 1 else 'ies'} address this "
-                        f"barrier; at least {MIN_STRATEGIES_PER_BARRIER} are needed", f"barrier '{b.id}'")
+                Problem(file, f"only {len(primary)} strateg{'y' if len(primary) == 1 else 'ies'} address this "
+                        f"barrier first (a primary link); at least {MIN_PRIMARY_STRATEGIES_PER_BARRIER} are needed",
+                        f"barrier '{b.id}'")
             )
         for level in b.levels:
             if not any(level in s.levels for s in found):

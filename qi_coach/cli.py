@@ -3,6 +3,7 @@
     qi-coach knowledge check       validate the curated content, write nothing
     qi-coach knowledge load        validate and load it (all or nothing; unchanged = no-op)
     qi-coach knowledge stats       what the database serves, per barrier
+    qi-coach knowledge review      write the content review table (docs/content-review.md)
     qi-coach knowledge recommend   strategies for barriers, e.g. time_pressure:0.9
     qi-coach knowledge tool TEXT   find a QI tool by name ("PDSA", "stakeholder map")
     qi-coach knowledge strategy TEXT   find a strategy ("we tried protected time")
@@ -31,6 +32,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from knowledge.db import database_url, default_engine
 from knowledge.validate import CONTENT_DIR, ContentError
+
+REVIEW_TABLE = Path(__file__).resolve().parent.parent / "docs" / "content-review.md"
 
 
 def _safe_url() -> str:
@@ -77,12 +80,31 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from knowledge.validate import MIN_PRIMARY_STRATEGIES_PER_BARRIER, MIN_STRATEGIES, MIN_TOOLS
+
     store = _loaded_store()
     counts = store.counts()
     print(", ".join(f"{n} {k}" for k, n in counts.items()))
+    print(f"(the library needs at least {MIN_STRATEGIES} strategies, {MIN_TOOLS} tools and "
+          f"{MIN_PRIMARY_STRATEGIES_PER_BARRIER} primary strategies per barrier)")
+    print("Evidence levels: " + ", ".join(f"{n} {level}" for level, n in store.evidence_counts().items()))
     print(f"\n{'barrier':<28}{'primary':>8}{'secondary':>10}{'total':>7}")
     for barrier, n in store.strategies_per_barrier().items():
-        print(f"{barrier:<28}{n['primary']:>8}{n['secondary']:>10}{n['primary'] + n['secondary']:>7}")
+        short = "  (below the minimum)" if n["primary"] < MIN_PRIMARY_STRATEGIES_PER_BARRIER else ""
+        print(f"{barrier:<28}{n['primary']:>8}{n['secondary']:>10}{n['primary'] + n['secondary']:>7}{short}")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from knowledge.review_table import review_markdown
+    from knowledge.validate import check_content
+
+    text = review_markdown(check_content(Path(args.content)))
+    if args.out == "-":
+        print(text, end="")
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"Wrote the content review table to {args.out}")
     return 0
 
 
@@ -292,6 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
     load.set_defaults(func=cmd_load)
 
     sub.add_parser("stats", help="counts, and strategies per barrier").set_defaults(func=cmd_stats)
+
+    review = sub.add_parser("review", help="write the content review table (docs/content-review.md)")
+    review.add_argument("--content", default=str(CONTENT_DIR), help="content folder")
+    review.add_argument("--out", default=str(REVIEW_TABLE), help="where to write it ('-' for the terminal)")
+    review.set_defaults(func=cmd_review)
 
     rec = sub.add_parser("recommend", help="strategies for barriers")
     rec.add_argument("barriers", nargs="+", type=_barrier_arg, metavar="BARRIER[:CONFIDENCE]")

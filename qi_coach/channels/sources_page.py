@@ -2,7 +2,9 @@
 
 Strategy cards link their evidence here (``sources#seed_002``), so a reader can see the full
 reference behind "Pannick et al. 2016" in one click. Built from the knowledge store on each
-request (it is small), every value HTML-escaped.
+request (it is small), every value HTML-escaped. Each entry ends with a link a reader can follow
+(a DOI or the publisher's page) where one exists; the seed documents' file names stay in the
+store for maintainers and are not shown.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from knowledge import KnowledgeStore
 def sources_html(store: KnowledgeStore | None = None) -> str:
     items = []
     for source in (store or KnowledgeStore()).sources():
-        seed = (f'<span class="file">Source document <code>{escape(source.file)}</code></span>'
-                if source.file else "")
-        items.append(f'<li id="{escape(source.id)}"><strong>{escape(source.label)}</strong>'
-                     f"<span>{escape(source.citation)}</span>{seed}</li>")
+        details = f'<span class="details">{escape(source.details)}</span>' if source.details else ""
+        link = (f'<a class="follow" href="{escape(source.url)}" rel="noopener noreferrer">{escape(source.url)}</a>'
+                if source.url else "")
+        items.append(f'<li id="{escape(source.id)}"><strong>{escape(source.short)}</strong>'
+                     f"<span>{escape(source.citation)}</span>{details}{link}</li>")
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

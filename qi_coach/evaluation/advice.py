@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from statistics import mean
 from typing import Any
@@ -156,7 +156,11 @@ def agreement(situations: Sequence[Situation]) -> dict[str, float]:
 
 def evaluate(store: KnowledgeStore, situations: Sequence[Situation], parses: Sequence[dict[str, Any]],
              progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Every figure of the advice evaluation, per split (test first), reading and ranking."""
+    """Every figure of the advice evaluation, per split (test first), reading and ranking. A
+    strategy the labellers chose that has since been merged into another counts as that one."""
+    situations = [replace(s, choices=(tuple(store.current_strategy_ids(s.choices[0])),
+                                      tuple(store.current_strategy_ids(s.choices[1]))))
+                  for s in situations]
     known = set(store.strategy_ids())
     for s in situations:
         unknown = {x for choice in s.choices for x in choice} - known

@@ -75,7 +75,8 @@ def test_more_on_a_strategy_shows_every_step_caution_and_source(store):
     info = store.get_strategy("piggyback_existing_meetings")
     assert all(step in out.text for step in info.steps)
     assert all(caution in out.text for caution in info.cautions)
-    assert "002_4fc24f89e94075fe.txt" in out.text
+    assert "[Pannick et al. 2016, BMJ Quality & Safety](sources#seed_002)" in out.text
+    assert "002_4fc24f89e94075fe.txt" not in out.text  # the seed's file name means nothing to a reader
 
 
 def test_the_second_one_means_the_second_strategy_shown(store):
@@ -112,11 +113,11 @@ def test_feedback_is_stored_with_the_strategies_it_is_about(store, records):
 def test_a_barrier_the_user_picked_counts_fully_not_with_an_old_classifier_confidence(store):
     # time_pressure was heard weakly (0.2), then the user picked it: it is ranked as picked
     slots = {"barriers_confirmed": [{"id": "time_pressure", "confidence": None, "origin": "user"},
-                                    {"id": "process_burden", "confidence": 0.7, "origin": "classifier"}],
+                                    {"id": "team_working", "confidence": 0.7, "origin": "classifier"}],
              "barriers_proposed": [{"id": "time_pressure", "confidence": 0.2}]}
     out = run_action(ActionSuggestStrategies(store), slots=slots)
-    as_picked = [r.strategy_id for r in store.recommend({"time_pressure": 1.0, "process_burden": 0.7})]
-    as_heard = [r.strategy_id for r in store.recommend({"time_pressure": 0.2, "process_burden": 0.7})]
+    as_picked = [r.strategy_id for r in store.recommend({"time_pressure": 1.0, "team_working": 0.7})]
+    as_heard = [r.strategy_id for r in store.recommend({"time_pressure": 0.2, "team_working": 0.7})]
     assert as_picked != as_heard and out.slot("last_strategies") == as_picked
 
 

@@ -123,6 +123,7 @@ def test_the_plan_is_kept_shown_again_and_its_barriers_recorded_as_confirmed(sto
         s.TRIAGE_LEVELS: ["front_line"], s.TRIAGE_STUCK_FOR: "skipped", s.TRIAGE_TRIED: "nothing yet"})
     assert [b["id"] for b in made.slot(s.BARRIERS_CONFIRMED)] == ["team_working", "time_pressure"]
     assert "fewer falls on the ward" in made.text
+    assert "/review_stall" in made.payloads  # the plan offers the stalled-project review next
     assert records.confirmed_barriers(sender) == ["team_working", "time_pressure"]
     # what was recorded is what the plan ranked: the triage's confidence, not its priority score
     assert [r.as_dict() for r in records.confirmed_readings(sender)] == made.slot(s.BARRIERS_CONFIRMED) == [

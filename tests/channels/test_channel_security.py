@@ -79,8 +79,11 @@ def test_the_sources_page_escapes_knowledge_content():
     class Store:
         def sources(self):
             return [SourceRef('x"><script>alert(1)</script>', "<b>Evil</b> 2020",
-                              "A <img src=x onerror=alert(1)> citation.", "000_<script>.txt")]
+                              "A <img src=x onerror=alert(1)> citation.", "000_<script>.txt",
+                              venue="<i>Journal</i>", url='https://example.org/"><script>x</script>',
+                              details="<u>vol 1</u>")]
 
     page = sources_html(Store())
     assert "<script>" not in page and "<img" not in page and "<b>Evil" not in page
+    assert "<i>" not in page and "<u>" not in page and "000_" not in page  # the file name is never shown
     assert "&lt;img src=x onerror=alert(1)&gt;" in page and 'id="x&quot;&gt;&lt;script&gt;' in page

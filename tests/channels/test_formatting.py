@@ -12,7 +12,7 @@ from qi_coach.channels.formatting import (
 )
 
 CARD = ("**1. Measure a few things well**\nTrack three or four measures.\n*First step:* Write down the measures.\n"
-        "*Evidence:* expert opinion; [Pannick et al. 2016, 002_4fc24f89e94075fe.txt](sources#seed_002); "
+        "*Evidence:* expert opinion; [Pannick et al. 2016, BMJ Quality & Safety](sources#seed_002); "
         "[Langley et al. 2009](https://example.org/langley)")
 
 
@@ -20,7 +20,7 @@ def test_relative_links_become_absolute_under_the_public_address_or_just_their_l
     assert resolve_links(CARD, "https://coach.example.nhs.uk").count(
         "](https://coach.example.nhs.uk/webhooks/webchat/sources#seed_002)") == 1
     without = resolve_links(CARD, None)
-    assert "Pannick et al. 2016, 002_4fc24f89e94075fe.txt;" in without and "sources#" not in without
+    assert "Pannick et al. 2016, BMJ Quality & Safety;" in without and "sources#" not in without
     assert "[Langley et al. 2009](https://example.org/langley)" in without  # absolute links stay
 
 
@@ -66,7 +66,7 @@ def test_teams_buttons_send_the_payload_and_show_the_title():
 
 def test_plain_text_drops_the_markup_but_keeps_every_word():
     assert to_plain(CARD).startswith("1. Measure a few things well\n")
-    assert "First step: Write" in to_plain(CARD) and "Pannick et al. 2016, 002_4fc24f89e94075fe.txt" in to_plain(CARD)
+    assert "First step: Write" in to_plain(CARD) and "Pannick et al. 2016, BMJ Quality & Safety" in to_plain(CARD)
 
 
 def test_headings_become_bold_lines_in_slack_and_plain_words_in_text():

@@ -75,7 +75,9 @@ def test_the_page_is_served_with_a_strict_content_security_policy(bot):
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     with urllib.request.urlopen(f"{bot.url}/webhooks/webchat/sources") as reply:
         sources = reply.read().decode()
-    assert 'id="seed_002"' in sources and "002_4fc24f89e94075fe.txt" in sources
+    assert 'id="seed_002"' in sources and "Pannick et al. 2016, BMJ Quality &amp; Safety" in sources
+    assert 'href="https://qualitysafety.bmj.com/content/25/9/716"' in sources  # a link a reader can follow
+    assert "002_4fc24f89e94075fe.txt" not in sources  # the seed's file name is for maintainers only
 
 
 def test_the_server_issues_the_session_and_the_history_comes_back_on_reconnect(bot):

@@ -113,7 +113,8 @@ def test_both_rankings_are_scored_with_both_readings_on_the_shipped_content(stor
 
 def _strategy_ids() -> set[str]:
     folder = PROJECT_ROOT / "knowledge" / "content" / "strategies"
-    return {s["id"] for path in folder.glob("*.yml") for s in yaml.safe_load(path.read_text())["strategies"]}
+    strategies = [s for path in folder.glob("*.yml") for s in yaml.safe_load(path.read_text())["strategies"]]
+    return {s["id"] for s in strategies} | {old for s in strategies for old in s.get("replaces", [])}
 
 
 def test_the_frozen_set_has_60_test_situations_from_real_recorded_sources_none_used_in_training():

@@ -89,7 +89,8 @@ def test_each_recommendation_carries_what_a_reply_needs(store):
         info = store.get_strategy(rec.strategy_id)
         assert rec.first_step == info.steps[0]
         assert rec.sources and all(s.label and s.citation for s in rec.sources)
-        assert rec.evidence_label in {"trial evidence", "evaluation or case study", "expert opinion"}
+        assert rec.evidence_label in {"trial evidence", "evaluation across several sites", "a single case study",
+                                      "expert opinion"}
         assert rec.tools == info.tools
 
 

@@ -73,6 +73,31 @@ def _drop_level_guide(data):
     data["levels"] = [g for g in data["levels"] if g["id"] != "senior_leader"]
 
 
+def _tool_named_one_way(data):
+    first(data, "strategies")["tools"].append("hierarchical_task_analysis")
+
+
+def _tool_linked_from_nowhere(data):
+    tool = dict(data["tools"][0], id="orphan_tool", name="Orphan tool", aliases=[], related_strategies=[])
+    data["tools"].append(tool)
+
+
+def _alias_of_two_strategies(data):
+    data["strategies"][1]["aliases"].append(data["strategies"][0]["aliases"][0].upper())
+
+
+def _replaces_a_live_strategy(data):
+    first(data, "strategies")["replaces"] = [data["strategies"][1]["id"]]
+
+
+def _coverage_entry_off_the_point(data):
+    data["coverage"][0]["items"][0]["terms"] = ["zebra crossing"]
+
+
+def _seed_without_coverage(data):
+    data["coverage"] = [seed for seed in data["coverage"] if seed["seed"] != "seed_003"]
+
+
 CASES = [
     # (what breaks, file, change, expected message fragments)
     ("level guide missing", "levels.yml", _drop_level_guide,
@@ -130,6 +155,18 @@ CASES = [
      ["knowledge/content/coverage.yml: seed 'seed_000' item", "'strategy:wishful_thinking' points nowhere"]),
     ("level without a strategy", "barriers.yml", _level_without_strategy,
      ["barrier 'staff_turnover', field 'levels': no strategy for this barrier acts at level 'senior_leader'"]),
+    ("tool link one way", "strategies/clinical_engagement.yml", _tool_named_one_way,
+     ["tool 'hierarchical_task_analysis' does not list this strategy in its related_strategies"]),
+    ("tool linked from no strategy", "tools.yml", _tool_linked_from_nowhere,
+     ["knowledge/content/tools.yml: tool 'orphan_tool', field 'related_strategies': no strategy links this tool"]),
+    ("alias of two strategies", "strategies/clinical_engagement.yml", _alias_of_two_strategies,
+     ["field 'aliases[", "already names strategy '"]),
+    ("replaces a live strategy", "strategies/clinical_engagement.yml", _replaces_a_live_strategy,
+     ["field 'replaces[0]'", "is still a strategy, so it cannot be replaced"]),
+    ("coverage entry off the point", "coverage.yml", _coverage_entry_off_the_point,
+     ["knowledge/content/coverage.yml: seed 'seed_000' item '", "says none of zebra crossing"]),
+    ("seed without coverage", "coverage.yml", _seed_without_coverage,
+     ["knowledge/content/coverage.yml: seed 'seed_003' has no section"]),
 ]
 
 
@@ -143,22 +180,34 @@ def test_bad_content_is_refused_with_a_precise_message(content_copy, what, relat
         assert fragment in message, f"{what}: {fragment!r} not in\n{message}"
 
 
-def test_too_few_strategies_for_a_barrier(content_copy):
-    removed = 0
-    for name in ("clinical_engagement", "management_alignment", "capacity_and_data", "teams_and_sustaining"):
-        def drop(data):
-            nonlocal removed
+def test_too_few_primary_strategies_for_a_barrier(content_copy):
+    kept = 0
+    for path in sorted(content_copy.path("strategies").glob("*.yml")):
+        def demote(data):
+            nonlocal kept
             for s in data["strategies"]:
-                links = [b for b in s["barriers"] if b["id"] == "process_burden"]
-                if links and removed < 2 and len(s["barriers"]) > 1:
-                    s["barriers"].remove(links[0])
-                    removed += 1
-        content_copy.edit(f"strategies/{name}.yml", drop)
-    assert removed == 2
+                for link in s["barriers"]:
+                    if link["id"] == "process_burden" and link["strength"] == "primary":
+                        if kept < 5:
+                            kept += 1
+                        else:
+                            link["strength"] = "secondary"  # still linked, no longer a first answer
+        content_copy.edit(f"strategies/{path.name}", demote)
+    assert kept == 5
     with pytest.raises(ContentError) as caught:
         check_content(content_copy.root)
-    assert "knowledge/content/barriers.yml: barrier 'process_burden': only 3 strategies address this barrier" \
-        in str(caught.value)
+    assert ("knowledge/content/barriers.yml: barrier 'process_burden': only 5 strategies address this barrier "
+            "first (a primary link); at least 6 are needed") in str(caught.value)
+
+
+def test_too_few_strategies_and_tools_in_all(content_copy):
+    content_copy.edit("tools.yml", lambda data: data.update(tools=data["tools"][:44]))
+    content_copy.path("strategies/clinical_engagement.yml").unlink()
+    with pytest.raises(ContentError) as caught:
+        check_content(content_copy.root)
+    message = str(caught.value)
+    assert "knowledge/content/tools.yml: only 44 tools; the library needs at least 45" in message
+    assert "strategies; the library needs at least 75" in message
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -9,12 +9,9 @@ as an answer and asked again, not acted on).
 
 from __future__ import annotations
 
-import io
-import json
-
 import pytest
 
-from qi_coach.classify import DEFAULT_MODEL, classify_stream
+from tests.nlu.intents import shipped_intents
 
 HELD_OUT = {
     "commit_strategies": ["ok we'll have a go at the first two", "I think we could manage number three",
@@ -38,10 +35,7 @@ FLOOR = 0.75
 
 @pytest.fixture(scope="module")
 def intents() -> dict[str, str]:
-    texts = [t for phrases in HELD_OUT.values() for t in phrases]
-    out = io.StringIO()
-    assert classify_stream(DEFAULT_MODEL, io.StringIO("\n".join(texts) + "\n"), out, with_intent=True) == 0
-    return {json.loads(line)["text"]: json.loads(line)["intent"] for line in out.getvalue().splitlines()}
+    return shipped_intents([t for phrases in HELD_OUT.values() for t in phrases])
 
 
 @pytest.mark.model

@@ -9,12 +9,9 @@ because nobody can read a run chart is a barrier, not a request to draw one.
 
 from __future__ import annotations
 
-import io
-import json
-
 import pytest
 
-from qi_coach.classify import DEFAULT_MODEL, classify_stream
+from tests.nlu.intents import shipped_intents
 
 ASKS = ["would you be able to chart our pressure ulcer numbers", "I've got a year of monthly data to plot",
         "can you see whether our falls have really gone down if I give you the figures",
@@ -36,12 +33,7 @@ FLOOR = 0.8
 
 @pytest.fixture(scope="module")
 def intents() -> dict[str, str]:
-    texts = [*ASKS, *MEASURES, *NOT_ASKS]
-    lines = "".join(json.dumps({"text": t}) + "\n" for t in texts)  # JSON lines keep a pasted column whole
-    out = io.StringIO()
-    assert classify_stream(DEFAULT_MODEL, io.StringIO(lines), out, with_intent=True) == 0
-    read = [json.loads(line) for line in out.getvalue().splitlines()]
-    return {t: r["intent"] for t, r in zip(texts, read, strict=True)}
+    return shipped_intents([*ASKS, *MEASURES, *NOT_ASKS])
 
 
 @pytest.mark.model
