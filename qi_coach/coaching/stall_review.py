@@ -119,9 +119,9 @@ def headline(result: StallReview) -> str:
     sentence = sentence[0].upper() + sentence[1:] + "."
     ids = {g.id for g in unreached + partly}
     if ids & {"front_line", "middle_manager"}:
-        sentence += (" In the study behind this model, persistent problems were put right only once front-line "
-                     "staff and middle managers agreed that something had to change; without both, a project "
-                     "tends to stall however good the idea.")
+        sentence += (" In the trial behind this model, lasting fixes came only once front-line staff and middle "
+                     "managers agreed that something had to change; how serious a problem was mattered less than "
+                     "that agreement.")
     elif "senior_leader" in ids:
         sentence += (" Without senior backing, a team can test a change but struggles to find the resources to keep "
                      "or spread it.")
