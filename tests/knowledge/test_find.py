@@ -23,6 +23,10 @@ from knowledge.matching import content_words, normalise
     ("HFMEA", "hfmea"),
     ("hierarchical task analysis", "hierarchical_task_analysis"),
     ("process maps", "process_mapping"),
+    ("what is SIPOC", "sipoc"),
+    ("how do I run an after action review", "after_action_review"),
+    ("nominal group technique", "nominal_group_technique"),
+    ("we did a spread plan", "spread_plan"),
 ])
 def test_find_tool_names_the_right_tool_first(store, text, tool_id):
     lookup = store.find_tool(text)
@@ -39,6 +43,16 @@ def test_find_tool_names_the_right_tool_first(store, text, tool_id):
 def test_find_strategies_names_the_right_strategy_first(store, text, strategy_id):
     lookup = store.find_strategies(text)
     assert lookup.found and lookup.best.id == strategy_id, lookup
+
+
+@pytest.mark.parametrize("text, strategy_id", [
+    ("we already tried quick wins", "quick_wins"),  # "quick wins" and "project team" once named two each
+    ("we had a project team", "springboard_team"),
+    ("we tried in situ simulation", "in_situ_simulation"),
+])
+def test_an_alias_names_one_strategy_without_doubt(store, text, strategy_id):
+    lookup = store.find_strategies(text)
+    assert lookup.best.id == strategy_id and not lookup.ambiguous, lookup
 
 
 @pytest.mark.parametrize("text", ["xyzzy", "", "   ", "🙂🙂", "the weather in Leeds", "¿dónde está el baño?"])
