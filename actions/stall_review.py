@@ -27,6 +27,7 @@ INTRO = ("Let's look back at why it stalled, one level at a time. A project keep
          "Pannick, Sevdalis and Athanasiou 2016). Three quick questions.")
 ASK_AGAIN = "Yes, partly, no or not sure? The buttons work too."
 STRATEGIES_PER_LEVEL = 2
+REVIEW_TOOL = "model_of_alignment_review"  # the same review done with the team, with evidence
 _ANSWER_BUTTONS = [render.button(title, "inform", review_choice=value)
                    for title, value in stall_review.ANSWER_BUTTONS]
 
@@ -111,7 +112,8 @@ class ActionStallReview(CoachAction):
         dispatcher.utter_message(text=stall_review.review_markdown(result, render.source_link))
         buttons = [render.button(f"More on: {rec.title}", "strategy_details", strategy=rec.strategy_id)
                    for recs in picks.values() for rec in recs[:1]]
-        buttons.append(render.button("Make an action plan", "start_triage"))
+        buttons += [render.button("A fuller review with the team", "ask_tool", qi_tool=REVIEW_TOOL),
+                    render.button("Make an action plan", "start_triage")]
         dispatcher.utter_message(text="Would you like the details of one of these, or a full action plan?",
                                  buttons=buttons)
         return [*_cleared(), SlotSet(s.AWAITING, s.NOTHING)]

@@ -55,6 +55,8 @@ def test_the_review_names_the_levels_not_reached_with_strategies_acting_there(st
         strategy_id = payload.split('"strategy":"')[1].split('"')[0]
         assert {"middle_manager", "senior_leader"} & set(store.get_strategy(strategy_id).levels)
     assert any("start_triage" in b["payload"] for b in out.buttons)
+    assert '/ask_tool{"qi_tool":"model_of_alignment_review"}' in out.payloads  # the fuller review, as a tool
+    assert store.get_tool("model_of_alignment_review").name == "Model of alignment review"
     assert all(out.slot(slot) is None for slot in s.REVIEW_SLOTS.values())  # ready for another review
     assert out.slot(s.AWAITING) == s.NOTHING
 

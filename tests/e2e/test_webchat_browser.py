@@ -134,6 +134,17 @@ def test_the_triage_starts_from_the_page_and_its_plan_downloads(bot, phone: Page
     assert saved.suggested_filename == "qi-coach-action-plan.md"
     assert Path(saved.path()).read_text().startswith("# Your action plan\n**Aim:** cut missed doses")
 
+    # the plan offers the stalled-project review: three questions, answered by the buttons
+    phone.get_by_role("button", name="Why did it stall? Review each level").click()
+    for question, answer in (("front-line staff's priorities", "Yes"), ("middle managers' priorities", "No"),
+                             ("senior leaders and the board", "Not sure")):
+        expect(log.locator(".message.bot").last).to_contain_text(question)
+        log.locator(".message.bot").last.get_by_role("button", name=answer, exact=True).click()
+    review = log.locator(".markdown", has_text="Why it stalled, level by level")
+    expect(review).to_contain_text("never reached middle managers")
+    expect(review.locator("a[href='sources#seed_002']")).to_contain_text("Pannick et al. 2016, BMJ Quality & Safety")
+    phone.screenshot(path=SCREENSHOTS / "webchat-13-stall-review.png", full_page=True)
+
 
 def test_with_the_action_server_down_the_page_says_so_within_ten_seconds(bot, phone: Page):
     phone.goto(f"{bot.url}/webhooks/webchat/")
